@@ -17,12 +17,7 @@ from firmware import __version__
 from firmware.errors import IvrboxError
 
 # Order here is the order in `ivrbox --help`.
-COMMANDS: tuple[str, ...] = (
-    "dtmf",
-    "tones",
-    "gen",
-    "callerid",
-)
+COMMANDS: tuple[str, ...] = ()
 
 EXIT_USAGE = 2
 
