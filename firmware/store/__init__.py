@@ -1,0 +1,65 @@
+"""Persistence: the data dir (files) and the SQLite database (rows). No SQL lives elsewhere.
+
+API index:
+    DataDir, safe_name, sanitize_name, atomic_write, atomic_writer, free_bytes   (files)
+    Database                                  (db: WAL, per-thread connections, migrations)
+    CallLog, Messages, Callbacks, SurveyAnswers, KeyValue, ConfigVersions,
+    PinLockouts, OutboxJobs                   typed repositories over one Database
+    Store(data_dir, clock_ms=None)            opens the db of a data dir and bundles them all
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from firmware.store.calllog import Call, CallEvent, CallLog
+from firmware.store.db import Database, wall_clock_ms
+from firmware.store.files import (
+    DataDir,
+    atomic_write,
+    atomic_writer,
+    free_bytes,
+    fsync_dir,
+    safe_name,
+    sanitize_name,
+)
+from firmware.store.jobs import Job, OutboxJobs
+from firmware.store.lockouts import LockoutState, PinLockouts
+from firmware.store.messages import Message, Messages
+from firmware.store.records import (
+    Callback,
+    Callbacks,
+    ConfigVersion,
+    ConfigVersions,
+    KeyValue,
+    SurveyAnswers,
+)
+
+
+class Store:
+    """Everything persistent about one data dir, opened once at start-up and passed down."""
+
+    def __init__(self, data_dir: DataDir | Path | str, clock_ms: Callable[[], int] | None = None):
+        self.data = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
+        self.data.ensure()
+        self.db = Database(self.data.db_path, clock_ms=clock_ms)
+        self.calls = CallLog(self.db)
+        self.messages = Messages(self.db)
+        self.callbacks = Callbacks(self.db)
+        self.surveys = SurveyAnswers(self.db)
+        self.kv = KeyValue(self.db)
+        self.configs = ConfigVersions(self.db)
+        self.lockouts = PinLockouts(self.db)
+        self.jobs = OutboxJobs(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+__all__ = [
+    "Call", "CallEvent", "CallLog", "Callback", "Callbacks", "ConfigVersion", "ConfigVersions",
+    "DataDir", "Database", "Job", "KeyValue", "LockoutState", "Message", "Messages",
+    "OutboxJobs", "PinLockouts", "Store", "SurveyAnswers", "atomic_write", "atomic_writer",
+    "free_bytes", "fsync_dir", "safe_name", "sanitize_name", "wall_clock_ms",
+]

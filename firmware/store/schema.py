@@ -1,0 +1,118 @@
+"""The database schema as an ordered list of migrations (PRAGMA user_version = index + 1).
+
+API index:
+    MIGRATIONS        tuple of SQL scripts; MIGRATIONS[i] takes a db from version i to i+1
+    SCHEMA_VERSION    len(MIGRATIONS): the version this code writes
+
+Rules: never edit a migration that has shipped; append a new one. Times are UTC epoch
+milliseconds (INTEGER), so the web page's range queries are plain integer comparisons and
+the business's time zone is applied only when showing them. Free-form details are JSON text.
+"""
+
+from __future__ import annotations
+
+_V1 = """
+CREATE TABLE calls (
+    id              INTEGER PRIMARY KEY,
+    line            TEXT NOT NULL,
+    caller_number   TEXT,
+    caller_name     TEXT,
+    caller_absent   TEXT,             -- why no number: 'P' private, 'O' unavailable, ...
+    started_ms      INTEGER NOT NULL, -- first ring / call seen
+    answered_ms     INTEGER,
+    ended_ms        INTEGER,
+    outcome         TEXT,             -- e.g. transferred, voicemail, hung_up, no_answer
+    end_reason      TEXT,             -- e.g. loop_drop, tone, local, line_gone
+    duration_ms     INTEGER           -- answered to ended (0 if never answered)
+);
+CREATE INDEX calls_started ON calls (started_ms);
+CREATE INDEX calls_number ON calls (caller_number);
+
+CREATE TABLE call_events (
+    id       INTEGER PRIMARY KEY,
+    call_id  INTEGER NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+    t_ms     INTEGER NOT NULL,        -- since answer (line sample clock)
+    kind     TEXT NOT NULL,           -- node_entered, key, prompt, transfer, message_saved...
+    node     TEXT,                    -- the flow node it happened in, for per-node funnels
+    detail   TEXT                     -- JSON
+);
+CREATE INDEX call_events_call ON call_events (call_id, t_ms);
+CREATE INDEX call_events_kind_node ON call_events (kind, node);
+
+CREATE TABLE messages (
+    id             INTEGER PRIMARY KEY,
+    mailbox        TEXT NOT NULL,
+    call_id        INTEGER REFERENCES calls (id) ON DELETE SET NULL,
+    caller_number  TEXT,
+    caller_name    TEXT,
+    received_ms    INTEGER NOT NULL,
+    duration_ms    INTEGER NOT NULL DEFAULT 0,
+    path           TEXT,              -- relative to the data dir; NULL for text messages
+    text           TEXT,              -- TTY/TDD messages
+    heard          INTEGER NOT NULL DEFAULT 0,
+    heard_ms       INTEGER,
+    deleted_ms     INTEGER            -- set on delete; row and file purged after the undo window
+);
+CREATE INDEX messages_mailbox ON messages (mailbox, received_ms);
+CREATE INDEX messages_received ON messages (received_ms);
+CREATE INDEX messages_deleted ON messages (deleted_ms) WHERE deleted_ms IS NOT NULL;
+
+CREATE TABLE callbacks (
+    id            INTEGER PRIMARY KEY,
+    call_id       INTEGER REFERENCES calls (id) ON DELETE SET NULL,
+    number        TEXT NOT NULL,
+    name          TEXT,
+    requested_ms  INTEGER NOT NULL,
+    done_ms       INTEGER,
+    note          TEXT
+);
+CREATE INDEX callbacks_open ON callbacks (done_ms, requested_ms);
+
+CREATE TABLE survey_answers (
+    id           INTEGER PRIMARY KEY,
+    call_id      INTEGER REFERENCES calls (id) ON DELETE SET NULL,
+    survey       TEXT NOT NULL,
+    question     TEXT NOT NULL,
+    answer       TEXT NOT NULL,
+    answered_ms  INTEGER NOT NULL
+);
+CREATE INDEX survey_answers_survey ON survey_answers (survey, question, answered_ms);
+
+CREATE TABLE config_versions (
+    version       INTEGER PRIMARY KEY,
+    published_ms  INTEGER NOT NULL,
+    text          TEXT NOT NULL,
+    note          TEXT
+);
+
+CREATE TABLE key_value (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,        -- JSON
+    updated_ms  INTEGER NOT NULL
+);
+
+CREATE TABLE pin_lockouts (
+    mailbox          TEXT PRIMARY KEY,
+    failures         INTEGER NOT NULL DEFAULT 0,
+    last_failure_ms  INTEGER,
+    locked_until_ms  INTEGER
+);
+
+CREATE TABLE outbox_jobs (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,        -- email, webhook, ...
+    payload     TEXT NOT NULL,        -- JSON
+    state       TEXT NOT NULL DEFAULT 'pending',   -- pending, done, dead
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    created_ms  INTEGER NOT NULL,
+    due_ms      INTEGER NOT NULL,
+    done_ms     INTEGER,
+    last_error  TEXT
+);
+CREATE INDEX outbox_jobs_due ON outbox_jobs (state, due_ms);
+
+-- Room for the web page's users and sessions (issue "web"): added by a later migration.
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
