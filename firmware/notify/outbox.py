@@ -1,0 +1,188 @@
+"""One persistent outbox for every notification: stored first, delivered later, retried.
+
+API index:
+    Outbox(jobs, handlers, backoff=Backoff(), clock_ms=None, rand=random.random)
+      .enqueue(kind, payload, delay_ms=0) -> job id    stores the job, wakes the worker
+      .wake()                                          thread-safe nudge (new job, clock moved)
+      .deliver_due() -> attempts made                  one pass over the jobs due now
+      .run()                                           the worker: forever, until cancelled
+      .wait_job(job_id, until=settled) -> Job          await a job reaching a state
+    Backoff(first_ms, factor, max_ms, jitter, max_attempts); .delay_ms(attempt, rand)
+    DeliveryFailed(message, permanent=False)           what handlers raise
+    Handler = async (payload: dict) -> None
+
+Why an outbox: a voicemail e-mail must not be lost because the Internet was down when the
+caller hung up, nor because the box rebooted before the mail server answered. A job is a
+row in the db (`store.OutboxJobs`) before anyone tries to send it; the attempt is counted
+before delivery starts, so a crash mid-send is retried after restart (at-least-once:
+a recipient may rarely get a duplicate, never nothing).
+
+Retry policy: exponential backoff from `first_ms`, times `factor` per attempt, capped at
+`max_ms`, each delay spread by +-`jitter` so many boxes behind one failed server do not
+retry in step. A `DeliveryFailed(permanent=True)` (a mail server's 5xx refusal of the
+recipient) or `max_attempts` failures mark the job dead; the web page shows dead jobs.
+
+Time comes from `clock_ms` (default: the store's clock), so tests move a fake clock and
+call `wake()` instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from firmware.errors import IvrboxError, UsageError
+from firmware.store.jobs import Job, OutboxJobs
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+FIRST_RETRY_MS = 30_000
+RETRY_FACTOR = 2.0
+MAX_RETRY_MS = 60 * 60_000  # never wait more than an hour between attempts
+RETRY_JITTER = 0.2  # +-20 %
+MAX_ATTEMPTS = 24  # about a day of hourly tries after the first ramp
+MAX_IDLE_MS = 60_000  # look at the queue at least this often even without a wake-up
+BATCH = 10  # jobs fetched per pass
+
+
+class DeliveryFailed(IvrboxError):
+    """A notification could not be delivered; `permanent` means retrying cannot help."""
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Backoff:
+    first_ms: int = FIRST_RETRY_MS
+    factor: float = RETRY_FACTOR
+    max_ms: int = MAX_RETRY_MS
+    jitter: float = RETRY_JITTER
+    max_attempts: int = MAX_ATTEMPTS
+
+    def __post_init__(self) -> None:
+        if self.first_ms < 0 or self.factor < 1 or not 0 <= self.jitter < 1 or self.max_attempts < 1:
+            raise UsageError("backoff needs first_ms >= 0, factor >= 1, 0 <= jitter < 1, max_attempts >= 1")
+
+    def delay_ms(self, attempt: int, rand: float) -> int:
+        """Wait after failed attempt number `attempt` (1-based); `rand` is uniform in [0, 1)."""
+        base = min(self.max_ms, self.first_ms * self.factor ** (attempt - 1))
+        return int(round(base * (1 + self.jitter * (2 * rand - 1))))
+
+
+def settled(job: Job) -> bool:
+    return job.state != "pending"
+
+
+class Outbox:
+    def __init__(
+        self,
+        jobs: OutboxJobs,
+        handlers: dict[str, Handler],
+        *,
+        backoff: Backoff | None = None,
+        clock_ms: Callable[[], int] | None = None,
+        rand: Callable[[], float] = random.random,
+    ):
+        self.jobs = jobs
+        self.handlers = dict(handlers)
+        self.backoff = backoff or Backoff()
+        self.now_ms = clock_ms or jobs.db.now_ms
+        self.rand = rand
+        self._wake = asyncio.Event()
+        self._changed = asyncio.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+
+    # -- producers ---------------------------------------------------------------------
+
+    def enqueue(self, kind: str, payload: dict[str, Any], delay_ms: int = 0) -> int:
+        """Store a job (durably) and wake the worker; safe to call from any thread."""
+        if kind not in self.handlers:
+            raise UsageError(f"no notifier for {kind!r} (known: {', '.join(sorted(self.handlers))})")
+        job_id = self.jobs.add(kind, payload, due_ms=self.now_ms() + max(0, delay_ms))
+        self.wake()
+        return job_id
+
+    def wake(self) -> None:
+        loop = self._loop
+        if loop is None or threading.get_ident() == self._loop_thread:
+            self._wake.set()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
+
+    # -- the worker --------------------------------------------------------------------
+
+    async def deliver_due(self) -> int:
+        """Try every job due now once; returns how many attempts were made."""
+        attempts = 0
+        while True:
+            batch = self.jobs.due(self.now_ms(), BATCH)
+            if not batch:
+                return attempts
+            for job in batch:
+                await self._attempt(job)
+                attempts += 1
+
+    async def _attempt(self, job: Job) -> None:
+        attempt = self.jobs.begin_attempt(job.id)
+        handler = self.handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise DeliveryFailed(f"no notifier for {job.kind!r}", permanent=True)
+            await handler(job.payload)
+        except asyncio.CancelledError:
+            raise  # shutting down: the job stays pending and is retried after restart
+        except Exception as exc:  # noqa: BLE001 - any failure of a notifier is a failed attempt
+            error = str(exc) or type(exc).__name__
+            if isinstance(exc, DeliveryFailed) and exc.permanent:
+                log.warning("outbox job %s (%s) failed for good: %s", job.id, job.kind, error)
+                self.jobs.dead(job.id, error, self.now_ms())
+            elif attempt >= self.backoff.max_attempts:
+                log.warning("outbox job %s (%s) gave up after %d attempts: %s",
+                            job.id, job.kind, attempt, error)
+                self.jobs.dead(job.id, f"gave up after {attempt} attempts: {error}", self.now_ms())
+            else:
+                due = self.now_ms() + self.backoff.delay_ms(attempt, self.rand())
+                log.info("outbox job %s (%s) attempt %d failed, retry at %d: %s",
+                         job.id, job.kind, attempt, due, error)
+                self.jobs.retry(job.id, error, due)
+        else:
+            self.jobs.done(job.id, self.now_ms())
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def run(self) -> None:
+        """Deliver due jobs, then sleep until the next is due or someone calls wake()."""
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        while True:
+            self._wake.clear()
+            await self.deliver_due()
+            next_due = self.jobs.next_due_ms()
+            wait_ms = MAX_IDLE_MS if next_due is None else min(MAX_IDLE_MS, next_due - self.now_ms())
+            if wait_ms <= 0:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), wait_ms / 1000)
+            except asyncio.TimeoutError:
+                pass
+
+    async def wait_job(self, job_id: int, until: Callable[[Job], bool] = settled) -> Job:
+        """Return the job once `until(job)` holds (default: delivered or dead)."""
+        async with self._changed:
+            while True:
+                job = self.jobs.get(job_id)
+                if job is None:
+                    raise UsageError(f"no outbox job {job_id}")
+                if until(job):
+                    return job
+                await self._changed.wait()
