@@ -263,7 +263,8 @@ class CallerIdDecoder:
         if rate != SAMPLE_RATE:
             raise UsageError(f"the caller ID decoder works at {SAMPLE_RATE} Hz, not {rate}")
         self.rate = rate
-        self._demod = FskDemodulator(BELL_MARK_HZ, BELL_SPACE_HZ, BAUD, rate)
+        self._demod = FskDemodulator(BELL_MARK_HZ, BELL_SPACE_HZ, BAUD, rate,
+                                     carrier_dbm0=CARRIER_MIN_DBM0)
         self._framer = AsyncFramer(rate / BAUD, min_idle_bits=MIN_MARK_BITS,
                                    max_gap_bits=MAX_GAP_BITS)
         self._fsk = _FskAssembler(self._demod.delay)
@@ -282,9 +283,9 @@ class CallerIdDecoder:
         x = np.asarray(block, dtype=np.int16).ravel()
         if x.size == 0:
             return []
-        soft, power = self._demod.process(x)
+        soft, carrier = self._demod.process(x)
         out: list[CallerIdMessage] = []
-        for ch in self._framer.feed(soft, power > CARRIER_MIN_DBM0):
+        for ch in self._framer.feed(soft, carrier):
             msg = self._fsk.push(ch)
             if msg is not None:
                 out.append(msg)

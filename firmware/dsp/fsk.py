@@ -3,9 +3,10 @@ framer, and a phase-continuous modulator. Caller ID (Bell 202, V.23) uses it now
 (Baudot, 45.45/50 baud) is meant to reuse it.
 
 API:
-    FskDemodulator(mark_hz, space_hz, baud, rate=8000)     .delay: samples of latency
-        .process(int16 block) -> (soft, power)   per sample: +1 = mark, -1 = space (float32),
-                                                 and in-band power in dBm0 (float32)
+    FskDemodulator(mark_hz, space_hz, baud, rate=8000, carrier_dbm0=-50)
+        .process(int16 block) -> (soft, carrier) per sample: +1 = mark, -1 = space, and
+                                                 whether in-band power is above carrier_dbm0
+        .delay                                   samples from input to output
         .reset()
     AsyncFramer(bit_samples, data_bits=8, parity=None|"even"|"odd", stop_bits=1,
                 min_idle_bits=30, max_gap_bits=20)
@@ -45,9 +46,11 @@ EDGE_SMOOTH_SAMPLES = 3  # soft values are smoothed this much before edge search
 BIT_INTEGRATE_FRACTION = 0.5  # integrate the middle half of each bit window
 IDLE_MIN_SOFT = 0.5  # mean soft over the idle window must exceed this (mark)
 IDLE_MIN_CARRIER = 0.9  # fraction of idle-window samples with carrier present
-POWER_FLOOR = 1e-9
+CARRIER_MIN_DBM0 = -50.0  # in-band power below this: the discriminator output is noise
+OSC_TABLE_SAMPLES = 4096
 
-FloatArray = npt.NDArray[np.float32]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 def _lowpass(cutoff_hz: float, rate: int, taps: int) -> npt.NDArray[np.float64]:
@@ -60,17 +63,25 @@ class FskDemodulator:
     """Streaming quadrature FM discriminator for one mark/space pair."""
 
     def __init__(self, mark_hz: float, space_hz: float, baud: float,
-                 rate: int = SAMPLE_RATE) -> None:
+                 rate: int = SAMPLE_RATE, carrier_dbm0: float = CARRIER_MIN_DBM0) -> None:
         self.rate = rate
         self.centre_hz = (mark_hz + space_hz) / 2.0
         # Hz of offset that means soft = +1 (mark); negative when mark is the lower tone.
         self._mark_offset_hz = mark_hz - self.centre_hz
-        self._omega = 2.0 * math.pi * self.centre_hz / rate
         cutoff = abs(self._mark_offset_hz) + baud / 2.0
         self._taps = _lowpass(cutoff, rate, LOWPASS_TAPS)
         self._dc_len = max(2, int(round(rate / DC_BLOCK_HZ)))
         self._power_len = max(1, int(round(POWER_SMOOTH_BITS * rate / baud)))
-        self._ref_power = dbm0_to_rms(0.0) ** 2
+        # Carrier threshold on |baseband|^2 smoothed: a sine's power is 2 |baseband|^2.
+        self._carrier_min = dbm0_to_rms(carrier_dbm0) ** 2 / 2.0
+        # Local oscillator: one period of the centre frequency (exact when it is a whole
+        # number of Hz), repeated so any block up to OSC_TABLE_SAMPLES is one slice.
+        period = rate // math.gcd(rate, int(self.centre_hz)) \
+            if float(self.centre_hz).is_integer() else rate
+        self._period = period
+        reps = -(-OSC_TABLE_SAMPLES // period) + 1
+        k = np.arange(period * reps)
+        self._osc = np.exp(-2j * math.pi * self.centre_hz * k / rate)
         # Samples from an input sample to its soft value (high-pass centre, FIR centre).
         self.delay = self._dc_len - self._dc_len // 2 + (LOWPASS_TAPS - 1) // 2
         self.reset()
@@ -82,42 +93,46 @@ class FskDemodulator:
         self._pw_hist = np.zeros(self._power_len - 1, dtype=np.float64)
         self._n = 0
 
-    def process(self, block: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    def _oscillator(self, n: int) -> npt.NDArray[np.complex128]:
+        k = self._n % self._period
+        self._n = k + n
+        if k + n <= len(self._osc):
+            return self._osc[k: k + n]
+        idx = (k + np.arange(n)) % self._period
+        return self._osc[idx]
+
+    def process(self, block: npt.ArrayLike) -> tuple[FloatArray, BoolArray]:
+        """Soft values (+1 mark, -1 space) and carrier flags, one each per input sample."""
         x = np.asarray(block, dtype=np.float64).ravel()
         n = x.size
         if n == 0:
-            empty = np.zeros(0, dtype=np.float32)
-            return empty, empty
+            return np.zeros(0), np.zeros(0, dtype=bool)
         # High-pass: the sample half a window back minus the window mean (removes DC and
         # hum below 100 Hz; every FSK tone we use is a multiple of 100 Hz, so untouched).
         ext = np.concatenate((self._dc_hist, x))
         csum = np.cumsum(ext)
         L = self._dc_len
-        mean = (csum[L:] - csum[:-L]) / L
-        hp = ext[L - L // 2: L - L // 2 + n] - mean
+        hp = ext[L - L // 2: L - L // 2 + n] - (csum[L:] - csum[:-L]) / L
         self._dc_hist = ext[-L:]
         # Mix the centre frequency down to 0 Hz and low-pass.
-        phase = self._omega * (self._n + np.arange(n))
-        self._n = (self._n + n) % (self.rate * 100)  # exact: centre is a whole Hz count
-        mixed = hp * np.exp(-1j * phase)
-        ext_c = np.concatenate((self._lp_hist, mixed))
+        ext_c = np.concatenate((self._lp_hist, hp * self._oscillator(n)))
         base = np.convolve(ext_c, self._taps, mode="valid")
         self._lp_hist = ext_c[-(LOWPASS_TAPS - 1):]
         # Discriminator: angle between successive baseband samples is the frequency.
         prev = np.concatenate(([self._prev], base[:-1]))
         self._prev = base[-1]
-        freq = np.angle(base * np.conj(prev)) * (self.rate / (2.0 * math.pi))
-        soft = (freq / self._mark_offset_hz).astype(np.float32)
-        # In-band power: |baseband|^2 is a quarter of a sine's peak^2, i.e. half its power.
-        inst = 2.0 * (base.real * base.real + base.imag * base.imag)
+        soft = np.angle(base * prev.conj()) * (
+            self.rate / (2.0 * math.pi * self._mark_offset_hz))
+        # Carrier: in-band power averaged over about one bit.
+        inst = base.real * base.real + base.imag * base.imag
+        P = self._power_len
+        if P == 1:
+            return soft, inst > self._carrier_min
         ext_p = np.concatenate((self._pw_hist, inst))
         cp = np.cumsum(ext_p)
-        P = self._power_len
-        sm = (cp[P - 1:] - np.concatenate(([0.0], cp[:-P]))) / P
-        self._pw_hist = ext_p[len(ext_p) - (P - 1):] if P > 1 else self._pw_hist
-        power = (10.0 * np.log10(np.maximum(sm, POWER_FLOOR) / self._ref_power)
-                 ).astype(np.float32)
-        return soft, power
+        total = cp[P - 1:] - np.concatenate(([0.0], cp[:-P]))
+        self._pw_hist = ext_p[len(ext_p) - (P - 1):]
+        return soft, total > self._carrier_min * P
 
 
 @dataclass(frozen=True)
@@ -180,7 +195,7 @@ class AsyncFramer:
         self.reset()
 
     def reset(self) -> None:
-        self._soft = np.zeros(0, dtype=np.float32)
+        self._soft = np.zeros(0, dtype=np.float64)
         self._carrier = np.zeros(0, dtype=bool)
         self._base = 0  # absolute sample index of self._soft[0]
         self._pos = 0  # absolute index where the next search starts
@@ -188,12 +203,17 @@ class AsyncFramer:
         self._burst_deadline = 0
 
     def feed(self, soft: npt.ArrayLike, carrier: npt.ArrayLike) -> list[Char]:
-        self._soft = np.concatenate((self._soft, np.asarray(soft, dtype=np.float32)))
+        self._soft = np.concatenate((self._soft, np.asarray(soft, dtype=np.float64)))
         self._carrier = np.concatenate((self._carrier, np.asarray(carrier, dtype=bool)))
         out: list[Char] = []
         char_len = int(math.ceil((self.nbits + 0.5) * self.T)) + 1
         end = self._base + len(self._soft)
         if end - char_len <= self._pos:
+            return out
+        if not self._in_burst and not self._carrier[max(0, self._pos - self._base):].any():
+            # Quiet line: no edge can follow pos (edges need carrier), as _hunt would find.
+            self._pos = end - char_len
+            self._trim()
             return out
         self._analyse()
         while True:
@@ -231,7 +251,7 @@ class AsyncFramer:
         self._cs = np.concatenate(([0.0], np.cumsum(soft, dtype=np.float64)))
         cc = np.concatenate(([0], np.cumsum(self._carrier, dtype=np.int64)))
         k = EDGE_SMOOTH_SAMPLES
-        sm = np.convolve(soft, np.ones(k, dtype=np.float32) / k, mode="full")[: len(soft)]
+        sm = np.convolve(soft, np.ones(k) / k, mode="full")[: len(soft)]
         neg = sm < 0
         rel = np.flatnonzero(neg[1:] & ~neg[:-1]) + 1
         rel = rel[self._carrier[rel]]
