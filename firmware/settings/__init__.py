@@ -1,0 +1,67 @@
+"""The ivrbox config: one YAML document validated into immutable settings.
+
+Contents (the public API; import from here):
+- `load(path) -> Settings`, `parse(text, filename) -> Settings`: raise
+  `firmware.errors.ConfigError` carrying every problem, each printed as
+  `file:line section.field: message`; `problems(text, filename)` lists them instead;
+  `dump(settings) -> str` writes YAML that loads back equal (the web page's editor);
+- `Settings` and its sections (`Business`, `LineConfig`, `Hours`, `Prompt`, `Mailbox`,
+  `Person`, `Smtp`, `CallerRules`, `Flow`, `Limits`) and the flow's node types;
+- schedule helpers `status`, `is_open`, `next_change`, `next_open`;
+- PIN helpers `hash_pin`, `verify_pin`; caller-ID `match_number`.
+
+Layout: `base` (shared types), `hours`, `sections`, `flow` (node types), `model`
+(`Settings`), `graph` (cross-field checks), `yamlio` (YAML with line numbers), `load`.
+The format for installers is described in config/README.md.
+"""
+
+from __future__ import annotations
+
+from firmware.settings.base import LANGUAGES, match_number
+from firmware.settings.flow import (
+    NODE_TYPES,
+    BaseNode,
+    CallbackNode,
+    ExtensionNode,
+    Flow,
+    ForwardNode,
+    HangupNode,
+    LanguageNode,
+    MailboxLoginNode,
+    MenuNode,
+    Node,
+    PlayNode,
+    ScheduleNode,
+    ScreenNode,
+    SurveyNode,
+    VoicemailNode,
+)
+from firmware.settings.hours import Closure, Holiday, Hours, TimeRange, is_open, next_change, next_open, status
+from firmware.settings.load import dump, load, parse, problems
+from firmware.settings.model import Settings
+from firmware.settings.pins import MIN_PIN_LENGTH, hash_pin, verify_pin
+from firmware.settings.sections import (
+    COUNTRY_DEFAULTS,
+    Business,
+    CallerRules,
+    Greeting,
+    Greetings,
+    Limits,
+    LineConfig,
+    Mailbox,
+    Person,
+    Prompt,
+    Smtp,
+    TemporaryGreeting,
+    VipRoute,
+)
+
+__all__ = [
+    "COUNTRY_DEFAULTS", "LANGUAGES", "MIN_PIN_LENGTH", "NODE_TYPES", "BaseNode", "Business",
+    "CallbackNode", "CallerRules", "Closure", "ExtensionNode", "Flow", "ForwardNode", "Greeting",
+    "Greetings", "HangupNode", "Holiday", "Hours", "LanguageNode", "Limits", "LineConfig",
+    "Mailbox", "MailboxLoginNode", "MenuNode", "Node", "Person", "PlayNode", "Prompt",
+    "ScheduleNode", "ScreenNode", "Settings", "Smtp", "SurveyNode", "TemporaryGreeting",
+    "TimeRange", "VipRoute", "VoicemailNode", "dump", "hash_pin", "is_open", "load",
+    "match_number", "next_change", "next_open", "parse", "problems", "status", "verify_pin",
+]
