@@ -15,8 +15,8 @@ API index:
 The outbox job holds the notice, not the rendered e-mail: the WAV is read when the mail
 is sent, and `config_provider()` is asked each attempt, so a corrected password in the
 settings fixes jobs that are already waiting. SMTP 5xx refusals of the sender, recipients
-or data are permanent (the job dies); everything else (no network, 4xx, TLS or login
-trouble that the owner may fix) is retried.
+or data are permanent (the job dies); everything else (no network, 4xx, TLS trouble, and
+the 5xx codes about logging in, which the owner may fix) is retried.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ EMAIL_KIND = "email"
 SECURITY_MODES = ("none", "starttls", "ssl")
 DEFAULT_TIMEOUT_S = 30.0
 PERMANENT_CODES = range(500, 600)
+AUTH_CODES = (530, 534, 535, 538)  # "log in first" / "bad login": the owner can fix it, retry
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024  # most providers refuse mails over ~25 MB
 ABSENT_TEXT = {"P": "a private number", "O": "an unavailable number"}
 
@@ -160,7 +161,7 @@ def _ssl_context(config: SmtpConfig) -> ssl.SSLContext:
 def _refusal(what: str, code: int, text: bytes | str) -> DeliveryFailed:
     detail = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
     return DeliveryFailed(f"mail server refused {what}: {code} {detail}",
-                          permanent=code in PERMANENT_CODES)
+                          permanent=code in PERMANENT_CODES and code not in AUTH_CODES)
 
 
 def send_message(config: SmtpConfig, msg: EmailMessage, recipients: list[str] | None = None) -> None:
