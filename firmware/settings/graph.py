@@ -42,6 +42,7 @@ Path = tuple[str | int, ...]
 Finding = tuple[Path, str]
 
 NODES: Path = ("flow", "nodes")
+PARTIAL = "partial_flow"  # sections key: every node id, when `flow` holds only the valid nodes
 
 
 def _path(*parts: str | int) -> Path:
@@ -56,32 +57,40 @@ def check(sections: Mapping[str, Any]) -> list[Finding]:
     found: list[Finding] = []
     flow: Flow | None = sections.get("flow")
     if flow is not None:
-        found += _targets(flow)
+        all_ids = sections.get(PARTIAL, frozenset(flow.nodes))
+        found += _targets(flow, all_ids)
         found += _menu_keys(flow)
-        if flow.entry in flow.nodes:  # else every node would be "unreachable": noise
+        if flow.entry in flow.nodes and PARTIAL not in sections:  # else it is only noise
             found += _reachable(flow, sections.get("caller_rules"))
         found += _silent_loops(flow)
-        found += _references(flow, sections)
+        found += _references(flow, sections, all_ids)
     found += _prompts(sections)
     found += _mail(sections)
     return found
 
 
+SHOW_KNOWN = 8  # list the known names when there are at most this many
+
+
 def _missing(kind: str, name: str, known: Iterable[str]) -> str:
-    known = list(known)
-    return f"no {kind} '{name}'{did_you_mean(name, known)}" if known else f"no {kind} '{name}' (none configured)"
+    known = sorted(known)
+    if not known:
+        return f"no {kind} '{name}' (none configured)"
+    hint = did_you_mean(name, known)
+    if not hint and len(known) <= SHOW_KNOWN:
+        hint = f" (known: {', '.join(known)})"
+    return f"no {kind} '{name}'{hint}"
 
 
-def _targets(flow: Flow) -> list[Finding]:
-    ids = flow.nodes.keys()
+def _targets(flow: Flow, ids: frozenset[str]) -> list[Finding]:
     found: list[Finding] = []
-    if flow.entry not in flow.nodes:
+    if flow.entry not in ids:
         found.append((("flow", "entry"), _missing("node", flow.entry, ids) + " (entry target missing)"))
-    if flow.operator is not None and flow.operator not in flow.nodes:
+    if flow.operator is not None and flow.operator not in ids:
         found.append((("flow", "operator"), _missing("node", flow.operator, ids) + " (target missing)"))
     for nid, node in flow.all_nodes().items():
         for field, target in node.targets().items():
-            if target is not None and target not in flow.nodes:
+            if target is not None and target not in ids:
                 found.append((_path(*NODES, nid, field), _missing("node", target, ids) + " (target missing)"))
     return found
 
@@ -171,7 +180,7 @@ def _menu_keys(flow: Flow) -> list[Finding]:
     return found
 
 
-def _references(flow: Flow, sections: Mapping[str, Any]) -> list[Finding]:
+def _references(flow: Flow, sections: Mapping[str, Any], ids: frozenset[str]) -> list[Finding]:
     found: list[Finding] = []
     people, boxes = sections.get("people"), sections.get("mailboxes")
     business, rules = sections.get("business"), sections.get("caller_rules")
@@ -185,6 +194,9 @@ def _references(flow: Flow, sections: Mapping[str, Any]) -> list[Finding]:
         box = getattr(node, field) if field else None
         if box is not None and boxes is not None and box not in boxes:
             found.append((here + (field,), _missing("mailbox", box, boxes)))
+        if isinstance(node, MailboxLoginNode) and box is not None and boxes is not None \
+                and box in boxes and boxes[box].pin_hash is None:
+            found.append((here + ("mailbox",), f"mailbox '{box}' has no pin_hash, so nobody can log in"))
         if isinstance(node, MailboxLoginNode) and box is None and boxes is not None:
             if not any(b.number for b in boxes.values()):
                 found.append((here + ("mailbox",), "no mailbox has a 'number' to type: set one, or name the mailbox here"))
@@ -194,13 +206,13 @@ def _references(flow: Flow, sections: Mapping[str, Any]) -> list[Finding]:
                     found.append((here + ("options", key), f"language '{lang}' is not in business.languages"))
     if rules is not None:
         for i, route in enumerate(rules.vip):
-            if route.target not in flow.nodes:
-                found.append((("caller_rules", "vip", i, "target"), _missing("node", route.target, flow.nodes)))
+            if route.target not in ids:
+                found.append((("caller_rules", "vip", i, "target"), _missing("node", route.target, ids)))
         if rules.screen_node is not None:
             node = flow.nodes.get(rules.screen_node)
-            if node is None:
-                found.append((("caller_rules", "screen_node"), _missing("node", rules.screen_node, flow.nodes)))
-            elif not isinstance(node, ScreenNode):
+            if rules.screen_node not in ids:
+                found.append((("caller_rules", "screen_node"), _missing("node", rules.screen_node, ids)))
+            elif node is not None and not isinstance(node, ScreenNode):
                 found.append((("caller_rules", "screen_node"), f"'{rules.screen_node}' is not a screen node"))
     if boxes is not None:
         numbers: dict[str, str] = {}

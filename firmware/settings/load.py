@@ -26,6 +26,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from firmware.errors import ConfigError, ConfigProblem
 from firmware.settings import graph, yamlio
 from firmware.settings.base import did_you_mean
+from firmware.settings.flow import Flow, Node
 from firmware.settings.model import GRAPH_CHECKS, SECTIONS, Settings, sections_of
 
 Path = tuple[str | int, ...]
@@ -163,9 +164,7 @@ def _pydantic_problems(exc: ValidationError, where: _Locator) -> list[ConfigProb
     out = []
     for err in exc.errors(include_url=False):
         present, rest, key_error = where.split(tuple(err["loc"]))
-        path, msg = _message(err, where, present)
-        if err["type"] == "missing":
-            path = present + rest
+        path, msg = _message(err, where, present + rest)
         if key_error:
             msg = f"key '{present[-1]}': {msg}" if present else msg
         out.append(ConfigProblem(where.filename, where.line(path), format_path(path), msg))
@@ -184,8 +183,29 @@ def _valid_sections(data: dict[str, Any]) -> dict[str, Any]:
         try:
             found[name] = TypeAdapter(field.rebuild_annotation()).validate_python(data[name])
         except ValidationError:
-            pass
+            if name == "flow":
+                found.update(_valid_nodes(data[name]))
     return found
+
+
+def _valid_nodes(flow: Any) -> dict[str, Any]:
+    """The flow's valid nodes, so their targets and references are checked even when
+    another node is broken (`graph.PARTIAL` lists every id, so none looks missing)."""
+    if not isinstance(flow, dict) or not isinstance(flow.get("nodes"), dict):
+        return {}
+    nodes = {}
+    adapter = TypeAdapter(Node)
+    for nid, raw in flow["nodes"].items():
+        try:
+            nodes[nid] = adapter.validate_python(raw)
+        except ValidationError:
+            pass
+    entry, operator = flow.get("entry"), flow.get("operator")
+    partial = Flow.model_construct(
+        entry=entry if isinstance(entry, str) else "", operator=operator if isinstance(operator, str) else None,
+        nodes=nodes,
+    )
+    return {"flow": partial, graph.PARTIAL: frozenset(map(str, flow["nodes"]))}
 
 
 def problems(text: str, filename: str = "<config>") -> list[ConfigProblem]:
