@@ -3,7 +3,7 @@
 API index:
     Outbox, Backoff, DeliveryFailed                      (outbox: queue, worker, retries)
     SmtpConfig, VoicemailNotice, EmailNotifier, EMAIL_KIND,
-    build_voicemail_email, voicemail_job, send, send_test_email   (email)
+    build_voicemail_email, notice_for, voicemail_job, send, send_test_email   (email)
 
 Wiring, as the engine does it::
 
@@ -20,6 +20,7 @@ from firmware.notify.email import (
     SmtpConfig,
     VoicemailNotice,
     build_voicemail_email,
+    notice_for,
     send,
     send_test_email,
     voicemail_job,
@@ -27,4 +28,4 @@ from firmware.notify.email import (
 from firmware.notify.outbox import Backoff, DeliveryFailed, Outbox
 
 __all__ = ["EMAIL_KIND", "Backoff", "DeliveryFailed", "EmailNotifier", "Outbox", "SmtpConfig",
-           "VoicemailNotice", "build_voicemail_email", "send", "send_test_email", "voicemail_job"]
+           "VoicemailNotice", "build_voicemail_email", "notice_for", "send", "send_test_email", "voicemail_job"]

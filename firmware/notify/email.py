@@ -9,6 +9,7 @@ API index:
     send_message(config, msg, recipients=None)    blocking smtplib send; raises DeliveryFailed
     send(config, msg)                             the same in a thread (await it)
     send_test_email(config, to)                   the web page's "send a test e-mail"
+    notice_for(message, wav_path, tz, mailbox_name=, caller_absent=) -> VoicemailNotice
     voicemail_job(notice, recipients) -> dict     an outbox payload (kind EMAIL_KIND)
     EmailNotifier(config_provider)                the outbox handler for EMAIL_KIND
 
@@ -37,6 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from firmware.errors import UsageError
 from firmware.notify.outbox import DeliveryFailed
+from firmware.store.messages import Message
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +230,17 @@ async def send_test_email(config: SmtpConfig, to: str | list[str]) -> None:
         f"It was sent through {config.host}:{config.port} ({config.security}).\n"
         "If you can read this, voicemail e-mails will reach this address.\n")
     await send(config, msg)
+
+
+def notice_for(message: Message, wav_path: Path | None, tz: str, *,
+               mailbox_name: str | None = None, caller_absent: str | None = None) -> VoicemailNotice:
+    """The notice for a stored message (`wav_path`: its absolute file, from the mailbox)."""
+    return VoicemailNotice(
+        mailbox=message.mailbox, received_ms=message.received_ms,
+        duration_ms=message.duration_ms, tz=tz, caller_number=message.caller_number,
+        caller_name=message.caller_name, caller_absent=caller_absent,
+        mailbox_name=mailbox_name, wav_path=str(wav_path) if wav_path else None,
+        text=message.text, message_id=message.id)
 
 
 def voicemail_job(notice: VoicemailNotice, recipients: list[str]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from firmware.notify import (
     SmtpConfig,
     VoicemailNotice,
     build_voicemail_email,
+    notice_for,
     send,
     send_test_email,
     voicemail_job,
@@ -303,3 +304,37 @@ def test_implicit_ssl(self_signed: tuple[Path, Path], wav: Path) -> None:
 def test_send_test_email_refuses_bad_address() -> None:
     with pytest.raises(UsageError):
         asyncio.run(send_test_email(config(25), "not-an-address"))
+
+
+def test_end_to_end_message_to_inbox(tmp_path: Path) -> None:
+    """Record -> message row -> outbox job -> worker -> SMTP server: the engine's path."""
+    from firmware.voicemail import Voicemail
+
+    store = Store(tmp_path / "data", clock_ms=lambda: RECEIVED_MS)
+    vm = Voicemail(store)
+    rec = vm.start_recording("100", caller_number="0223456789")
+    for _ in range(150):
+        rec.write(np.full(160, 1234, dtype=np.int16))
+    message = vm.save(rec.finish())
+    sink = Sink()
+    with smtp_server(sink) as port:
+        outbox = Outbox(store.jobs, {EMAIL_KIND: EmailNotifier(lambda: config(port))})
+
+        async def scenario() -> str:
+            worker = asyncio.create_task(outbox.run())
+            try:
+                n = notice_for(message, vm.audio_path(message), "Asia/Taipei", mailbox_name="Sales")
+                job = outbox.enqueue(EMAIL_KIND, voicemail_job(n, ["a@x.example", "b@x.example"]))
+                return (await asyncio.wait_for(outbox.wait_job(job), GUARD_S)).state
+            finally:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+
+        assert asyncio.run(scenario()) == "done"
+    (got,) = sink.messages()
+    assert got["Subject"] == "Voicemail for Sales from 0223456789"
+    assert "Length:   3 s" in got.get_body(("plain",)).get_content()
+    assert list(got.iter_attachments())[0].get_content() == vm.audio_path(message).read_bytes()
+    assert sink.envelopes[0].rcpt_tos == ["a@x.example", "b@x.example"]
+    store.close()
