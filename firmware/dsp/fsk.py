@@ -206,7 +206,7 @@ class AsyncFramer:
         self._soft = np.concatenate((self._soft, np.asarray(soft, dtype=np.float64)))
         self._carrier = np.concatenate((self._carrier, np.asarray(carrier, dtype=bool)))
         out: list[Char] = []
-        char_len = int(math.ceil((self.nbits + 0.5) * self.T)) + 1
+        char_len = int(math.ceil((self.nbits + 1) * self.T)) + 1  # through the stop bit
         end = self._base + len(self._soft)
         if end - char_len <= self._pos:
             return out
@@ -249,7 +249,7 @@ class AsyncFramer:
         """Per-feed vectorised pass: running sums, start-bit edges, idle-run quality."""
         soft = self._soft
         self._cs = np.concatenate(([0.0], np.cumsum(soft, dtype=np.float64)))
-        cc = np.concatenate(([0], np.cumsum(self._carrier, dtype=np.int64)))
+        self._cc = cc = np.concatenate(([0], np.cumsum(self._carrier, dtype=np.int64)))
         k = EDGE_SMOOTH_SAMPLES
         sm = np.convolve(soft, np.ones(k) / k, mode="full")[: len(soft)]
         neg = sm < 0
@@ -290,6 +290,9 @@ class AsyncFramer:
         b = np.maximum((start - self._base + (ks + 1) * T - margin).astype(np.int64), a + 1)
         vals = (self._cs[b] - self._cs[a]) / (b - a)
         if vals[0] >= 0 or vals[-1] <= 0:
+            return None
+        # The carrier must last through the character (a signal that stops is no start).
+        if self._cc[b[-1]] - self._cc[a[0]] < IDLE_MIN_CARRIER * (b[-1] - a[0]):
             return None
         bits = (vals[1: 1 + self.data_bits] > 0).astype(np.int64)
         value = int((bits << np.arange(self.data_bits)).sum())

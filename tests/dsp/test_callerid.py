@@ -371,3 +371,51 @@ def test_generator_refuses_nonsense() -> None:
         generate(CallerIdInfo(number="1", number_absent="X"), "bell202-mdmf")
     with pytest.raises(UsageError):
         generate(CallerIdInfo(number="12-34"), "dtmf")
+
+
+# -- DTMF forms and the FSK layer on its own ---------------------------------------------
+
+@pytest.mark.parametrize("info,form,digits", [
+    (CallerIdInfo(number="0223456789"), "DC", "D0223456789C"),
+    (CallerIdInfo(number="0223456789"), "AC", "A0223456789C"),
+    (CallerIdInfo(number="0223456789"), "A#", "A0223456789#"),
+    (CallerIdInfo(number="0223456789"), "#", "0223456789#"),
+    (CallerIdInfo(number_absent="O"), "AC", "B00C"),
+    (CallerIdInfo(number_absent="P"), "DC", "B10C"),
+    (CallerIdInfo(number_absent="P"), "A#", "D1#"),
+    (CallerIdInfo(number_absent="O"), "#", "D3#"),
+])
+def test_dtmf_forms_round_trip_as_digits(info: CallerIdInfo, form: str, digits: str) -> None:
+    assert fmt.dtmf_digits(info, form) == digits
+    parsed = fmt.parse_dtmf(digits)
+    assert (parsed.number, parsed.number_absent) == (info.number, info.number_absent)
+
+
+def test_dtmf_parse_edge_cases() -> None:
+    assert fmt.parse_dtmf("D2#").number_absent == "O"  # international: not available
+    assert fmt.parse_dtmf("A123D456C").number == "123"  # D is the redirecting number
+    assert fmt.parse_dtmf("A12*3C") is None
+    assert fmt.parse_dtmf("123") is None  # no terminator
+    assert fmt.parse_dtmf("#") is None
+
+
+def test_fsk_layer_carries_baudot_like_tty_characters() -> None:
+    """The demodulator and framer are not tied to caller ID: 45.45 baud, 5 data bits,
+    mark 1400 / space 1800 Hz, 1.5-ish stop bits (TTY/TDD), through noise."""
+    from firmware.dsp.fsk import AsyncFramer, FskDemodulator
+
+    chars = [0x1F, 0x01, 0x12, 0x05, 0x1B, 0x00, 0x14]
+    bits = [1] * 20 + uart_bits(chars, data_bits=5, stop_bits=2) + [1] * 5
+    sig = modulate(bits, 1400, 1800, 45.45, -20.0)
+    sig = _pad(np.round(sig).astype(np.int16))
+    sig = sig + white_noise(len(sig), -40.0, np.random.default_rng(2))
+    # Carrier threshold between the signal (-20) and the noise (-40 dBm0): once the
+    # signal stops, the noise must not be framed as more characters.
+    demod = FskDemodulator(1400, 1800, 45.45, carrier_dbm0=-30.0)
+    framer = AsyncFramer(RATE / 45.45, data_bits=5, min_idle_bits=10)
+    got = []
+    for i in range(0, len(sig), 160):
+        soft, carrier = demod.process(sig[i: i + 160])
+        got += framer.feed(soft, carrier)
+    assert [c.value for c in got] == chars
+    assert got[0].burst_start and not any(c.burst_start for c in got[1:])
