@@ -89,11 +89,17 @@ class VoicemailNotice:
     message_id: int | None = None
 
 
+def _clean(text: str | None) -> str:
+    """Caller ID arrives from the line: drop control characters (no header injection)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text or "").split())
+
+
 def _caller(n: VoicemailNotice) -> str:
-    if n.caller_name and n.caller_number:
-        return f"{n.caller_name} ({n.caller_number})"
-    if n.caller_number or n.caller_name:
-        return n.caller_number or n.caller_name or ""
+    name, number = _clean(n.caller_name), _clean(n.caller_number)
+    if name and number:
+        return f"{name} ({number})"
+    if number or name:
+        return number or name
     return ABSENT_TEXT.get(n.caller_absent or "", "an unknown caller")
 
 
@@ -115,7 +121,7 @@ def build_voicemail_email(notice: VoicemailNotice, sender: str,
     if not recipients:
         raise UsageError("a voicemail e-mail needs at least one recipient")
     when = local_time(notice.received_ms, notice.tz)
-    box = notice.mailbox_name or notice.mailbox
+    box = _clean(notice.mailbox_name) or notice.mailbox
     caller = _caller(notice)
     kind = "Text message" if notice.text is not None else "Voicemail"
     msg = EmailMessage()

@@ -5,7 +5,8 @@ API index:
       .enqueue(kind, payload, delay_ms=0) -> job id    stores the job, wakes the worker
       .wake()                                          thread-safe nudge (new job, clock moved)
       .deliver_due() -> attempts made                  one pass over the jobs due now
-      .run()                                           the worker: forever, until cancelled
+      .run()                                           the worker: forever, until cancelled;
+                                                       forgets delivered jobs after KEEP_DONE_MS
       .wait_job(job_id, until=settled) -> Job          await a job reaching a state
     Backoff(first_ms, factor, max_ms, jitter, max_attempts); .delay_ms(attempt, rand)
     DeliveryFailed(message, permanent=False)           what handlers raise
@@ -50,6 +51,7 @@ RETRY_JITTER = 0.2  # +-20 %
 MAX_ATTEMPTS = 24  # about a day of hourly tries after the first ramp
 MAX_IDLE_MS = 60_000  # look at the queue at least this often even without a wake-up
 BATCH = 10  # jobs fetched per pass
+KEEP_DONE_MS = 30 * 24 * 60 * 60_000  # delivered jobs stay listed for a month, then go
 
 
 class DeliveryFailed(IvrboxError):
@@ -167,6 +169,7 @@ class Outbox:
         while True:
             self._wake.clear()
             await self.deliver_due()
+            self.jobs.prune_done(self.now_ms() - KEEP_DONE_MS)
             next_due = self.jobs.next_due_ms()
             wait_ms = MAX_IDLE_MS if next_due is None else min(MAX_IDLE_MS, next_due - self.now_ms())
             if wait_ms <= 0:

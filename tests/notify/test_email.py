@@ -133,6 +133,10 @@ def test_email_content(wav: Path) -> None:
     tty = build_voicemail_email(notice(None, text="PLS CALL BACK GA"), "s@x.example", ["a@x.example"])
     assert tty["Subject"].startswith("Text message for Sales")
     assert "PLS CALL BACK GA" in tty.get_body(("plain",)).get_content()
+    evil = build_voicemail_email(notice(None, caller_name="EVIL\r\nBcc: all@x.example"),
+                                 "s@x.example", ["a@x.example"])
+    assert evil["Subject"] == "Voicemail for Sales from EVIL Bcc: all@x.example (0223456789)"
+    assert evil["Bcc"] is None
     gone = build_voicemail_email(notice(wav.with_name("purged.wav")), "s@x.example", ["a@x.example"])
     assert "deleted before" in gone.get_body(("plain",)).get_content()
     with pytest.raises(UsageError):

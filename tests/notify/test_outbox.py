@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from firmware.errors import UsageError
-from firmware.notify.outbox import Backoff, DeliveryFailed, Outbox
+from firmware.notify.outbox import KEEP_DONE_MS, Backoff, DeliveryFailed, Outbox
 from firmware.store import Store
 
 GUARD_S = 10  # a hung test fails after this; nothing waits on it when things work
@@ -133,13 +133,19 @@ def test_worker_wakes_on_new_jobs_and_on_clock_moves(tmp_path: Path) -> None:
             await asyncio.to_thread(t.join)
             j = await asyncio.wait_for(outbox.wait_job(ids[0]), GUARD_S)
             assert j.state == "done"
+
+            # A month later, delivered jobs are forgotten (after the pass that follows).
+            clock.t += KEEP_DONE_MS + 1
+            for n in (3, 4):
+                await asyncio.wait_for(outbox.wait_job(outbox.enqueue("email", {"n": n})), GUARD_S)
+            assert store.jobs.get(job) is None and store.jobs.get(ids[0]) is None
         finally:
             worker.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await worker
 
     asyncio.run(scenario())
-    assert [p["n"] for p in handler.delivered] == [1, 2]
+    assert [p["n"] for p in handler.delivered] == [1, 2, 3, 4]
     store.close()
 
 

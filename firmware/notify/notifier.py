@@ -1,0 +1,113 @@
+"""What the call path calls when something must reach the owner: it only enqueues.
+
+API:
+    smtp_config(settings) -> SmtpConfig | None        settings.smtp mapped for email.py
+    OutboxNotifier(outbox, store, settings_provider)
+        .voicemail(message_id, mailbox)               a voicemail e-mail, WAV attached
+        .callback_requested(callback_id, mailbox)     "please call back" e-mail
+    CALLBACK_KIND, callback_email(payload, sender) -> EmailMessage
+    CallbackMailer(config_provider)                   the outbox handler for CALLBACK_KIND
+
+Nothing here touches the network in the call path: a job is a row in the database
+first, and the outbox worker delivers it with retries (outbox.py), so a caller never
+waits on a mail server and a network outage loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from firmware.notify.email import (
+    SmtpConfig,
+    local_time,
+    notice_for,
+    send,
+    voicemail_job,
+)
+from firmware.notify.outbox import DeliveryFailed, Outbox
+from firmware.settings import Settings
+from firmware.store import Store
+
+log = logging.getLogger("ivrbox.notify")
+
+EMAIL_KIND = "email"  # the kind appliance registers EmailNotifier under
+CALLBACK_KIND = "callback_email"
+
+
+def smtp_config(settings: Settings) -> SmtpConfig | None:
+    smtp = settings.smtp
+    if smtp is None:
+        return None
+    security = "ssl" if smtp.security == "tls" else smtp.security
+    return SmtpConfig(host=smtp.host, port=smtp.port, security=security,
+                      username=smtp.username, password=smtp.password, sender=smtp.sender,
+                      timeout_s=float(smtp.timeout_s))
+
+
+class OutboxNotifier:
+    def __init__(self, outbox: Outbox, store: Store, settings: Callable[[], Settings]):
+        self._outbox = outbox
+        self._store = store
+        self._settings = settings
+
+    def _recipients(self, mailbox: str) -> list[str]:
+        box = self._settings().mailboxes.get(mailbox)
+        return list(box.email) if box is not None else []
+
+    def voicemail(self, message_id: int, mailbox: str) -> None:
+        recipients = self._recipients(mailbox)
+        message = self._store.messages.get(message_id)
+        if not recipients or message is None:
+            return  # no e-mail configured for this mailbox: the inbox on the page has it
+        settings = self._settings()
+        box = settings.mailboxes.get(mailbox)
+        wav = self._store.data.absolute(message.path) if message.path else None
+        notice = notice_for(message, wav, settings.business.timezone,
+                            mailbox_name=box.name if box else mailbox)
+        self._outbox.enqueue(EMAIL_KIND, voicemail_job(notice, recipients))
+
+    def callback_requested(self, callback_id: int, mailbox: str) -> None:
+        recipients = self._recipients(mailbox)
+        request = next((c for c in self._store.callbacks.open() if c.id == callback_id), None)
+        if not recipients or request is None:
+            return
+        settings = self._settings()
+        self._outbox.enqueue(CALLBACK_KIND, {
+            "recipients": recipients, "number": request.number, "name": request.name,
+            "requested_ms": request.requested_ms, "tz": settings.business.timezone,
+            "business": settings.business.name,
+        })
+
+
+def callback_email(payload: dict[str, Any], sender: str) -> EmailMessage:
+    when = local_time(int(payload["requested_ms"]), str(payload["tz"]))
+    who = payload.get("name") or "A caller"
+    msg = EmailMessage()
+    msg["Subject"] = f"Call back {payload['number']} ({who})"
+    msg["From"] = sender
+    msg["To"] = ", ".join(payload["recipients"])
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain="ivrbox.local")
+    msg.set_content(
+        f"{who} asked {payload.get('business') or 'the office'} to call back.\n\n"
+        f"Number: {payload['number']}\n"
+        f"Asked at: {when:%Y-%m-%d %H:%M} ({payload['tz']})\n\n"
+        "Mark it done on the Callbacks page once you have called.\n")
+    return msg
+
+
+class CallbackMailer:
+    """Outbox handler for CALLBACK_KIND."""
+
+    def __init__(self, config_provider: Callable[[], SmtpConfig | None]):
+        self.config_provider = config_provider
+
+    async def __call__(self, payload: dict[str, Any]) -> None:
+        config = self.config_provider()
+        if config is None:
+            raise DeliveryFailed("e-mail is not set up (no SMTP server in the settings)")
+        await send(config, callback_email(payload, config.sender))
