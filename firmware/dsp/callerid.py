@@ -268,16 +268,13 @@ class CallerIdDecoder:
         self._framer = AsyncFramer(rate / BAUD, min_idle_bits=MIN_MARK_BITS,
                                    max_gap_bits=MAX_GAP_BITS)
         self._fsk = _FskAssembler(self._demod.delay)
-        try:  # TEMPORARY until dsp/dtmf.py lands
-            self._dtmf = _DtmfAssembler(rate)
-        except ImportError:
-            self._dtmf = None
+        self._dtmf = _DtmfAssembler(rate)
 
     def reset(self) -> None:
         self._demod.reset()
         self._framer.reset()
         self._fsk.reset()
-        if self._dtmf: self._dtmf.reset()
+        self._dtmf.reset()
 
     def feed(self, block: npt.ArrayLike) -> list[CallerIdMessage]:
         x = np.asarray(block, dtype=np.int16).ravel()
@@ -289,7 +286,7 @@ class CallerIdDecoder:
             msg = self._fsk.push(ch)
             if msg is not None:
                 out.append(msg)
-        if self._dtmf: out.extend(self._dtmf.feed(x))
+        out.extend(self._dtmf.feed(x))
         out.sort(key=lambda m: m.start)
         return out
 

@@ -419,3 +419,34 @@ def test_fsk_layer_carries_baudot_like_tty_characters() -> None:
         got += framer.feed(soft, carrier)
     assert [c.value for c in got] == chars
     assert got[0].burst_start and not any(c.burst_start for c in got[1:])
+
+
+# -- DTMF caller ID through the DTMF detector --------------------------------------------
+
+@pytest.mark.parametrize("info", [CallerIdInfo(number="0223456789"),
+                                  CallerIdInfo(number_absent="P"),
+                                  CallerIdInfo(number_absent="O")])
+@pytest.mark.parametrize("form", fmt.DTMF_FORMS)
+def test_dtmf_caller_id_round_trip(info: CallerIdInfo, form: str) -> None:
+    sig = generate(info, "dtmf", dtmf_form=form, level_dbm0=-15.0)
+    (m,) = decode(_pad(sig))
+    assert (m.standard, m.checksum_ok, m.number, m.number_absent) == (
+        "dtmf", True, info.number, info.number_absent)
+    assert abs(m.start - 3200) <= 400 and abs(m.end - (3200 + len(sig))) <= 1200
+
+
+def test_dtmf_caller_id_through_ulaw_noise_and_streaming() -> None:
+    rng = np.random.default_rng(11)
+    sig = generate(CallerIdInfo(number="0912345678"), "dtmf", level_dbm0=-20.0)
+    x = _line_model(sig, -20.0, "ulaw", 800, rng)
+    dec = CallerIdDecoder()
+    got = [m for i in range(0, len(x), 160) for m in dec.feed(x[i: i + 160])]
+    assert [(m.standard, m.number) for m in got] == [("dtmf", "0912345678")]
+    assert got == decode(x)
+
+
+def test_fsk_and_dtmf_caller_id_on_the_same_recording() -> None:
+    x = np.concatenate([_pad(generate(FULL, "etsi-v23", alert=True)),
+                        _pad(generate(CallerIdInfo(number="0223456789"), "dtmf")),
+                        _pad(generate(FULL, "bell202-sdmf"))])
+    assert [m.standard for m in decode(x)] == ["etsi-v23", "dtmf", "bell202-sdmf"]
