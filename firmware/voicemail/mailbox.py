@@ -115,7 +115,13 @@ class Voicemail:
 
     def recover(self) -> list[Message]:
         """Recordings a crash or power cut interrupted become messages (short ones dropped)."""
-        saved = [self.save(rec) for rec in recover(self.store.data.voicemail)]
+        root = self.store.data.voicemail
+        saved = []
+        for rec in recover(root):
+            if not rec.meta.get("mailbox") and rec.path.parent != root:
+                # Marker lost or unreadable: the directory still names the mailbox.
+                rec = Recording(rec.path, rec.samples, {**rec.meta, "mailbox": rec.path.parent.name})
+            saved.append(self.save(rec))
         return [m for m in saved if m is not None]
 
     # -- listing and lifecycle ---------------------------------------------------------

@@ -123,8 +123,13 @@ def test_recover_lists_messages_cut_short_by_a_crash(env) -> None:
     short = vm.start_recording("200")
     speak(short, 1.1)
     short._f.close()
-    (msg,) = vm.recover()
+    lost = vm.start_recording("300")
+    speak(lost, 3.0)
+    lost._f.close()
+    Path(str(lost.path) + ".json").write_text("{not json")  # the marker did not survive
+    msg, other = sorted(vm.recover(), key=lambda m: m.mailbox)
     assert (msg.mailbox, msg.caller_number, msg.duration_ms) == ("200", "5550000", 2000)
+    assert (other.mailbox, other.duration_ms) == ("300", 3000)
     assert vm.list("200") == [msg]
     assert [p.suffix for p in (store.data.voicemail / "200").iterdir()] == [".wav"]
 
