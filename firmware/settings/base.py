@@ -159,5 +159,5 @@ Email = Annotated[str, AfterValidator(_check_email)]
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """"; did you mean 'x'?" for the closest candidate, or "" if none is close."""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.5)
     return f"; did you mean '{close[0]}'?" if close else ""

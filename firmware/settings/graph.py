@@ -138,8 +138,8 @@ def _silent_loops(flow: Flow) -> list[Finding]:
                     reported.add(frozenset(loop))
                     shown = " -> ".join([*loop, target])
                     found.append((_path(*NODES, loop[0]), (
-                        f"this path never ends for a caller who presses nothing ({shown}): give one "
-                        "of these nodes a final/next/fallback that leads to a hangup, a forward or a voicemail"
+                        f"this path never ends for a caller who presses nothing ({shown}): point a "
+                        "final/next/fallback of one of them out of the loop, towards a hangup"
                     )))
             elif target not in state:
                 visit(target, trail)

@@ -165,8 +165,8 @@ def _pydantic_problems(exc: ValidationError, where: _Locator) -> list[ConfigProb
     for err in exc.errors(include_url=False):
         present, rest, key_error = where.split(tuple(err["loc"]))
         path, msg = _message(err, where, present + rest)
-        if key_error:
-            msg = f"key '{present[-1]}': {msg}" if present else msg
+        if key_error and present and f"'{present[-1]}'" not in msg:
+            msg = f"key '{present[-1]}': {msg}"
         out.append(ConfigProblem(where.filename, where.line(path), format_path(path), msg))
     return out
 

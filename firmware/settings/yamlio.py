@@ -64,8 +64,8 @@ def _index(node: yaml.Node, path: Path, lines: dict[Path, int], dupes: list[tupl
             line = key_node.start_mark.line + 1
             if sub in lines and key_node.value != "<<":
                 dupes.append((sub, line, lines[sub]))
-            else:
-                lines[sub] = line
+                continue  # its own keys would all look duplicated too
+            lines[sub] = line
             _index(value_node, sub, lines, dupes, on_path)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
