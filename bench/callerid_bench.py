@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/callerid_bench.py [--seconds 120] [--no-spandsp]
 
 The test audio is a line as the box hears it between rings: white noise at -50 dBm0 and,
 every 6 s, one caller ID message (Bell 202 SDMF, Bell 202 MDMF, ETSI V.23 with the UK
-alert, NTT in turn) at -13 dBm0. Our decoder is timed streaming in 20 ms frames (as a
+alert, NTT, DTMF D...C in turn) at -13 dBm0. Our decoder is timed streaming in 20 ms frames (as a
 line delivers audio) and on the whole buffer at once. If gcc and libspandsp-dev are
 present, spandsp's adsi receiver is built into bench/.build/ and timed on the same audio
 in 20 ms frames, once per standard it has to be told about (it decodes one standard per
@@ -33,7 +33,7 @@ RATE = 8000
 FRAME = 160  # 20 ms
 CYCLE_S = 6.0
 NOISE_DBM0 = -50.0
-STANDARDS = ("bell202-sdmf", "bell202-mdmf", "etsi-v23", "ntt")
+STANDARDS = ("bell202-sdmf", "bell202-mdmf", "etsi-v23", "ntt", "dtmf")
 BUILD = ROOT / "bench" / ".build"
 
 
@@ -46,7 +46,8 @@ def make_audio(seconds: float) -> tuple[np.ndarray, int]:
     for i in range(cycles):
         std = STANDARDS[i % len(STANDARDS)]
         noise = white_noise(cycle_n, NOISE_DBM0, rng).astype(np.int32)
-        sig = generate(info, std, alert=std == "etsi-v23")
+        sig = generate(info, std, alert=std == "etsi-v23",
+                       dtmf_form="DC")
         at = RATE  # one second into the cycle
         noise[at: at + len(sig)] += sig
         parts.append(np.clip(noise, -32768, 32767).astype(np.int16))

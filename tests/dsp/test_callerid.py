@@ -450,3 +450,15 @@ def test_fsk_and_dtmf_caller_id_on_the_same_recording() -> None:
                         _pad(generate(CallerIdInfo(number="0223456789"), "dtmf")),
                         _pad(generate(FULL, "bell202-sdmf"))])
     assert [m.standard for m in decode(x)] == ["etsi-v23", "dtmf", "bell202-sdmf"]
+
+
+@pytest.mark.parametrize("args,number,absent", [
+    (("43", "41", "0223456789"), "0223456789", None),  # A...C
+    (("43", "44", "0223456789"), "0223456789", None),  # D...C (Taiwan)
+    (("43", "42", "10"), None, "P"),  # B10C: presentation restricted
+    (("23", "41", "0223456789"), "0223456789", None),  # A...#
+])
+def test_spandsp_dtmf_transmitter(spandsp_cid: Path, args: tuple, number: str | None,
+                                  absent: str | None) -> None:
+    (m,) = decode(_pad(_spandsp_tx(spandsp_cid, "dtmf", *args)))
+    assert (m.standard, m.number, m.number_absent) == ("dtmf", number, absent)
