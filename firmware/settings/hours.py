@@ -70,6 +70,9 @@ class TimeRange(Model):
         if len(parts) != 2:
             raise ValueError(f"'{value}' is not a time range: write HH:MM-HH:MM, e.g. 09:00-12:30")
         start, end = _minutes(parts[0]), _minutes(parts[1])
+        if start == end or (start, end) == (0, MINUTES_PER_DAY):
+            if start == end:
+                raise ValueError(f"'{value}' starts and ends at once: a whole day is 00:00-24:00")
         if start == MINUTES_PER_DAY:
             raise ValueError(f"'{value}': a range cannot start at 24:00")
         if end <= start:
@@ -238,18 +241,18 @@ def _wall_boundaries(hours: Hours, day: dt.date) -> Iterator[dt.datetime]:
 
 def _transitions(day: dt.date, tz: dt.tzinfo) -> Iterator[dt.datetime]:
     """The instant of a UTC-offset change (DST) during a local day, if there is one."""
-    a = dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.timezone.utc)
-    b = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.timezone.utc)
-    if a.astimezone(tz).utcoffset() == b.astimezone(tz).utcoffset():
+    def offset(ts: int) -> dt.timedelta | None:
+        return dt.datetime.fromtimestamp(ts, tz).utcoffset()
+
+    lo = int(dt.datetime.combine(day, dt.time(), tzinfo=tz).timestamp())
+    hi = int(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz).timestamp())
+    before = offset(lo)
+    if before == offset(hi):
         return
-    lo, hi = a, b  # offset(lo) is the old one, offset(hi) the new one
-    while hi - lo > dt.timedelta(seconds=1):
-        mid = lo + (hi - lo) / 2
-        if mid.astimezone(tz).utcoffset() == a.astimezone(tz).utcoffset():
-            lo = mid
-        else:
-            hi = mid
-    yield hi
+    while hi - lo > 1:  # offset(lo) is the old one, offset(hi) the new one; whole seconds
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if offset(mid) == before else (lo, mid)
+    yield dt.datetime.fromtimestamp(hi, dt.timezone.utc)
 
 
 def _instants(hours: Hours, day: dt.date, tz: dt.tzinfo) -> list[dt.datetime]:
