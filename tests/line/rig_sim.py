@@ -64,3 +64,43 @@ class SimRig:
 
 def make_rig(country: str = "us", **line_options: object) -> SimRig:
     return SimRig(country, **line_options)
+
+
+# -- helpers for the sim tests: the box's side, reduced to what a test needs -----------
+
+async def ring_and_answer(line: SimLine, caller: SimCaller, rings: int = 1) -> list:
+    """Open the line, let `caller` ring, answer after ring `rings`; the events seen."""
+    from firmware.line.base import Ring
+
+    if not line._open:  # noqa: SLF001 - tests may call this on an open line
+        await line.open()
+    line.incoming(caller)
+    events = []
+    while True:
+        event = await line.next_event()
+        events.append(event)
+        if isinstance(event, Ring) and event.count >= rings:
+            break
+    await line.answer()
+    return events
+
+
+async def exchange_audio(line: SimLine, ms: float,
+                         send: npt.NDArray[np.int16] | None = None,
+                         until=None) -> tuple[npt.NDArray[np.int16], list]:
+    """Step the line for `ms` (sending `send` from the start); rx audio and events.
+
+    `until(events_so_far) -> bool` stops early.
+    """
+    from firmware.line.base import FRAME_SAMPLES, frames_of, ms_to_samples
+
+    out_frames = frames_of(send) if send is not None and len(send) else []
+    received, events = [], []
+    for i in range(max(1, ms_to_samples(ms) // FRAME_SAMPLES)):
+        if i < len(out_frames):
+            await line.tx(out_frames[i])
+        received.append(await line.rx())
+        events += line.poll_events()
+        if until is not None and until(events):
+            break
+    return np.concatenate(received), events
