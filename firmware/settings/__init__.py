@@ -8,16 +8,18 @@ Contents (the public API; import from here):
 - `Settings` and its sections (`Business`, `LineConfig`, `Hours`, `Prompt`, `Mailbox`,
   `Person`, `Smtp`, `CallerRules`, `Flow`, `Limits`) and the flow's node types;
 - schedule helpers `status`, `is_open`, `next_change`, `next_open`;
-- PIN helpers `hash_pin`, `verify_pin`; caller-ID `match_number`.
+- PIN helpers `hash_pin`, `verify_pin`;
+- caller ID: `match_number`, `classify`, `vip_target`, `rings_for`, `entry_for`.
 
 Layout: `base` (shared types), `hours`, `sections`, `flow` (node types), `model`
-(`Settings`), `graph` (cross-field checks), `yamlio` (YAML with line numbers), `load`.
+(`Settings`), `graph` (cross-field checks), `yamlio` (YAML with line numbers), `load`, `callers`.
 The format for installers is described in config/README.md.
 """
 
 from __future__ import annotations
 
 from firmware.settings.base import LANGUAGES, match_number
+from firmware.settings.callers import classify, entry_for, rings_for, vip_target
 from firmware.settings.flow import (
     NODE_TYPES,
     BaseNode,
@@ -62,6 +64,7 @@ __all__ = [
     "Greetings", "HangupNode", "Holiday", "Hours", "LanguageNode", "Limits", "LineConfig",
     "Mailbox", "MailboxLoginNode", "MenuNode", "Node", "Person", "PlayNode", "Prompt",
     "ScheduleNode", "ScreenNode", "Settings", "Smtp", "SurveyNode", "TemporaryGreeting",
-    "TimeRange", "VipRoute", "VoicemailNode", "dump", "hash_pin", "is_open", "load",
-    "match_number", "next_change", "next_open", "parse", "problems", "status", "verify_pin",
+    "TimeRange", "VipRoute", "VoicemailNode", "classify", "dump", "entry_for", "hash_pin", "is_open", "load",
+    "match_number", "next_change", "next_open", "parse", "problems", "rings_for", "status",
+    "verify_pin", "vip_target",
 ]

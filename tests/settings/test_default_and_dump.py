@@ -171,3 +171,18 @@ def test_country_drives_flash_and_caller_id(default: Settings) -> None:
     assert default.line.flash_ms_for("tw") == 600
     assert default.line.caller_id_for("tw") == ("bell202", "v23", "dtmf")
     assert default.line.caller_id_for("uk") == ("v23",)
+
+
+def test_caller_classes_rings_and_entry() -> None:
+    from firmware.settings import classify, entry_for, rings_for
+
+    s = parse(RICH.replace("PINHASH", hash_pin("2580")))
+    assert classify(s, "0800123456") == "blocked"
+    assert classify(s, "19005550000") == "blocked"  # '+' is ignored on both sides
+    assert classify(s, "5550199") == "vip" and entry_for(s, "vip", "5550199") == "sales"
+    assert classify(s, "0912000000") == "known"  # allow pattern
+    assert classify(s, "5550100100") == "known"  # a person's number
+    assert classify(s, "0223456789") == "unknown" and entry_for(s, "unknown", "0223456789") == "check"
+    assert classify(s, None, "P") == "private" and entry_for(s, "private", None) == "main"
+    assert classify(s, None, "O") == "unavailable" and entry_for(s, "unavailable", None) == "check"
+    assert rings_for(s, "vip") == 1 and rings_for(s, "known") == 2
