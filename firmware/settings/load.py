@@ -127,7 +127,7 @@ def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | 
     return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
 
 
-def _message(err: dict[str, Any], where: _Locator, present: Path) -> tuple[Path, str]:
+def _message(err: dict[str, Any], present: Path) -> tuple[Path, str]:
     """A person's message for one pydantic error, and the path it belongs to."""
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     loc = tuple(err["loc"])
@@ -164,7 +164,7 @@ def _pydantic_problems(exc: ValidationError, where: _Locator) -> list[ConfigProb
     out = []
     for err in exc.errors(include_url=False):
         present, rest, key_error = where.split(tuple(err["loc"]))
-        path, msg = _message(err, where, present + rest)
+        path, msg = _message(err, present + rest)
         if key_error and present and f"'{present[-1]}'" not in msg:
             msg = f"key '{present[-1]}': {msg}"
         out.append(ConfigProblem(where.filename, where.line(path), format_path(path), msg))

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, model_validator
 
 from firmware.settings import graph
-from firmware.settings.base import FrozenMap, Model, PromptId, empty_map
+from firmware.settings.base import FrozenMap, Model, NodeId, PromptId, empty_map
 from firmware.settings.flow import Flow
 from firmware.settings.hours import Hours
 from firmware.settings.sections import (
@@ -29,7 +29,6 @@ from firmware.settings.sections import (
     Prompt,
     Smtp,
 )
-from firmware.settings.base import NodeId
 
 GRAPH_CHECKS = "graph_checks"  # validation context key: False = the caller runs them
 
