@@ -5,7 +5,7 @@ API:
     OutboxNotifier(outbox, store, settings_provider)
         .voicemail(message_id, mailbox)               a voicemail e-mail, WAV attached
         .callback_requested(callback_id, mailbox)     "please call back" e-mail
-    CALLBACK_KIND, callback_email(payload, sender) -> EmailMessage
+    EMAIL_KIND (voicemail, email.py), CALLBACK_KIND, callback_email(payload, sender) -> EmailMessage
     CallbackMailer(config_provider)                   the outbox handler for CALLBACK_KIND
 
 Nothing here touches the network in the call path: a job is a row in the database
@@ -15,13 +15,13 @@ waits on a mail server and a network outage loses nothing.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
 from firmware.notify.email import (
+    EMAIL_KIND,
     SmtpConfig,
     local_time,
     notice_for,
@@ -32,9 +32,7 @@ from firmware.notify.outbox import DeliveryFailed, Outbox
 from firmware.settings import Settings
 from firmware.store import Store
 
-log = logging.getLogger("ivrbox.notify")
 
-EMAIL_KIND = "email"  # the kind appliance registers EmailNotifier under
 CALLBACK_KIND = "callback_email"
 
 

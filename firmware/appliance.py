@@ -1,0 +1,177 @@
+"""Composition root: the one place that picks concrete backends and wires the parts.
+
+API:
+    find_audio_dir() -> Path                  shipped prompts (repo, release, or env)
+    ConfigSource(path, fallback=DEFAULT_CONFIG)
+        .current() -> Settings                newest good config (re-read when the file
+                                              changes; a broken file keeps the last good)
+        .last_error                           why the newest file was refused, if it was
+    open_line(kind, device=None, settings=None) -> Line
+    Box(data_dir, config_source)              store, voicemail, prompts, outbox, notifier
+        .services, .outbox, .store
+        .engine(line, line_name=..., on_event=...) -> Engine
+        .recover()                            crash leftovers: recordings, open calls
+    data_config_path(data_dir) -> Path        where the published config lives
+    await simulated_call(box, caller, parties=None, realtime=False, on_event=None)
+                                              one SimCaller through the engine on a SimLine
+
+Everything above this module receives its collaborators through constructors; nothing
+reads a global. Hardware modules are imported only when that backend is chosen, so the
+simulated line runs on a laptop without PortAudio, a modem or GPIO.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from firmware.errors import ConfigError, UsageError
+from firmware.ivr.context import Services
+from firmware.ivr.engine import Engine
+from firmware.ivr.prompts import Prompts, TextToSpeech
+from firmware.line.base import Line
+from firmware.notify.email import EMAIL_KIND, EmailNotifier
+from firmware.notify.notifier import CALLBACK_KIND, CallbackMailer, OutboxNotifier, smtp_config
+from firmware.notify.outbox import Outbox
+from firmware.settings import Settings, load
+from firmware.store import Store
+from firmware.voicemail.mailbox import MailboxPolicy, Voicemail
+
+log = logging.getLogger("ivrbox")
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = REPO_DIR / "config" / "default.yaml"
+
+
+def find_audio_dir() -> Path:
+    """audio/ beside the package (development), beside the venv (release), or env."""
+    candidates = [os.environ.get("IVRBOX_AUDIO_DIR"), REPO_DIR / "audio",
+                  Path(sys.prefix).parent / "audio"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "vocabulary.yaml").exists():
+            return Path(candidate)
+    return REPO_DIR / "audio"
+
+
+def data_config_path(data_dir: Path) -> Path:
+    return Path(data_dir) / "config" / "current.yaml"
+
+
+class ConfigSource:
+    """The newest config that validated. Re-reads the file when its mtime changes."""
+
+    def __init__(self, path: Path, fallback: Path | None = DEFAULT_CONFIG):
+        self.path = Path(path)
+        if not self.path.exists():
+            if fallback is None or not Path(fallback).exists():
+                raise UsageError(f"no config at {self.path}")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(fallback, self.path)
+            log.info("no config yet: started from %s", fallback)
+        self._stamp: int | None = None
+        self._settings: Settings | None = None
+        self.last_error: str | None = None
+        self.current()
+        if self._settings is None:  # the first load must succeed: nothing to fall back on
+            raise UsageError(f"{self.path} is not a valid config:\n{self.last_error}")
+
+    def current(self) -> Settings:
+        try:
+            stamp = self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self._settings = load(self.path)
+                self.last_error = None
+            except (ConfigError, OSError) as exc:
+                self.last_error = str(exc)
+                log.error("config %s refused, keeping the last good one:\n%s", self.path, exc)
+        assert self._settings is not None
+        return self._settings
+
+
+def open_line(kind: str, device: str | None = None, settings: Settings | None = None,
+              **options: Any) -> Line:
+    country = settings.business.country if settings else "us"
+    if kind == "sim":
+        from firmware.line.sim import SimLine
+
+        return SimLine(country=country, **options)
+    if kind == "modem":
+        if not device:
+            raise UsageError("the modem line needs --device (e.g. /dev/ttyACM0)")
+        from firmware.line.modem import ModemLine
+
+        return ModemLine(device, country=country, **options)
+    if kind == "fxo":
+        from firmware.board import Board
+        from firmware.line.audioport import SoundDevicePort
+        from firmware.line.fxo import FxoLine
+
+        return FxoLine(SoundDevicePort(device or "default"), Board(), country=country, **options)
+    raise UsageError(f"unknown line backend '{kind}' (use sim, modem or fxo)")
+
+
+class Box:
+    """The long-lived parts of one ivrbox, shared by the engine(s) and the web page."""
+
+    def __init__(self, data_dir: Path, config: ConfigSource,
+                 now_ms: Callable[[], int] | None = None):
+        self.config = config
+        self.store = Store(Path(data_dir))
+        self.voicemail = Voicemail(self.store, MailboxPolicy(min_message_ms=0))
+        self.prompts = Prompts(TextToSpeech(self.store.data.tts_cache), find_audio_dir())
+
+        def smtp() -> Any:
+            return smtp_config(config.current())
+
+        self.outbox = Outbox(self.store.jobs, {EMAIL_KIND: EmailNotifier(smtp),
+                                               CALLBACK_KIND: CallbackMailer(smtp)})
+        notifier = OutboxNotifier(self.outbox, self.store, config.current)
+        kwargs = {"now_ms": now_ms} if now_ms else {}
+        self.services = Services(store=self.store, voicemail=self.voicemail,
+                                 prompts=self.prompts, notify=notifier, **kwargs)
+
+    def recover(self) -> None:
+        """After a crash or power cut: list cut-short recordings, close open calls."""
+        recovered = self.voicemail.recover()
+        if recovered:
+            log.warning("recovered %d message(s) cut short by a restart", len(recovered))
+        closed = self.store.calls.close_open("restart")
+        if closed:
+            log.warning("closed %d call(s) left open by a restart", closed)
+
+    def engine(self, line: Line, *, line_name: str = "line1", **options: Any) -> Engine:
+        return Engine(line, services=self.services, settings=self.config.current,
+                      line_name=line_name, **options)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+async def simulated_call(box: Box, caller: Any, *, parties: dict[str, Any] | None = None,
+                         realtime: bool = False, on_event: Callable[[str, dict[str, Any]], None] | None = None,
+                         ring_gap_s: float = 30.0) -> Any:
+    """Ring a simulated line with `caller` (a SimCaller) and run the engine for that call.
+
+    Returns the engine's CallSummary; the caller keeps what it heard (`caller.heard()`).
+    """
+    from firmware.line.sim import SimLine
+
+    settings = box.config.current()
+    line = SimLine(country=settings.business.country, realtime=realtime, parties=parties or {},
+                   three_way_transfer=settings.line.transfer == "transfer")
+    engine = box.engine(line, on_event=on_event, ring_gap_s=ring_gap_s)
+    await line.open()
+    try:
+        line.incoming(caller)
+        return await engine.handle_call()
+    finally:
+        await line.close()

@@ -1,0 +1,332 @@
+"""One answered call's audio: play with barge-in, collect keys, record, wait.
+
+API:
+    Call(line, country=, max_call_ms=, on_event=)   wraps an answered `Line`
+    await call.play(audio, barge_in=True) -> bool    True if a key interrupted it
+    await call.wait_key(timeout_ms) -> str | None    first key (type-ahead counts)
+    await call.collect(max_digits, first_ms, inter_ms, terminators="#") -> str
+    await call.record(sink, max_ms=, silence_ms=, end_keys="#") -> Recording
+    await call.pause(ms)                             silence, still listening
+    call.elapsed_ms, call.take_keys(), call.clear_keys()
+    CallEnded (CallerHungUp, CallTooLong, OfficePickedUp, LineLost): raised from any
+    of the above when the call is over; the flow catches them at its top.
+
+Everything happens in 20 ms steps of the line's sample clock: send one frame, receive
+one, run the DTMF detector and the call-progress detector on what came in, and take
+the line's events. That keeps barge-in within one frame of detection and makes every
+timeout a count of samples, so calls run faster than real time on the simulated line.
+
+Keys are heard from audio by our own detector. Digits a half-duplex modem reports
+while it plays (`HardwareDtmf`) are merged in, dropping any that our detector already
+heard within `DUPLICATE_WINDOW_MS`. A caller who hangs up on an exchange that does
+not drop loop current is recognised by the reorder, busy or dial tone that follows.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from firmware.dsp.callprogress import CallProgressDetector
+from firmware.dsp.dtmf import DtmfDetector, KeyDown
+from firmware.dsp.level import rms_dbm0
+from firmware.line.base import (
+    FRAME_SAMPLES,
+    ExtensionOffHook,
+    Frame,
+    Hangup,
+    HangupCause,
+    HardwareDtmf,
+    Line,
+    LineStatus,
+    ms_to_samples,
+    samples_to_ms,
+)
+
+DUPLICATE_WINDOW_MS = 150  # a hardware digit this close to a detected one is the same key
+HANGUP_TONES = frozenset({"reorder", "busy", "dial"})
+SILENCE_DBM0 = -45.0  # quieter than this counts as silence while recording
+TRAILING_SILENCE_KEPT_MS = 300  # keep a little of the pause a message ends with
+KEY_TRIM_MARGIN_MS = 40  # cut a terminating '#' this much before its detected onset
+
+EventSink = Callable[[str, dict[str, Any]], None]
+FrameSink = Callable[[Frame], None]
+
+
+class CallEnded(Exception):
+    """The call is over; `cause` says why (stored in the call log)."""
+
+    cause = "ended"
+
+
+class CallerHungUp(CallEnded):
+    def __init__(self, how: str, tone_start: int | None = None):
+        super().__init__(f"caller hung up ({how})")
+        self.cause = f"caller_hangup:{how}"
+        self.tone_start = tone_start  # sample clock where the exchange's tone began
+
+
+class CallTooLong(CallEnded):
+    cause = "max_call_length"
+
+
+class OfficePickedUp(CallEnded):
+    cause = "office_picked_up"
+
+
+class LineLost(CallEnded):
+    cause = "line_lost"
+
+
+@dataclass(frozen=True)
+class Key:
+    digit: str
+    at: int  # line clock (samples) at onset
+
+
+@dataclass(frozen=True)
+class HeardTone:
+    type: str  # as firmware.dsp.callprogress names it: "dial", "ringback", "busy", ...
+    at: int  # line clock at its start
+    ended: bool = False  # reported again when the signal stopped
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What `record` captured: `kept` samples of the `received` are the message."""
+
+    received: int
+    kept: int
+    ended_by: str  # "key", "silence", "max_length", "hangup"
+    hangup: CallerHungUp | None = None  # re-raise it once the message is saved
+
+    @property
+    def kept_ms(self) -> float:
+        return samples_to_ms(self.kept)
+
+
+class Call:
+    def __init__(
+        self,
+        line: Line,
+        *,
+        country: str = "us",
+        max_call_ms: int = 15 * 60 * 1000,
+        on_event: EventSink | None = None,
+    ):
+        self._line = line
+        self._dtmf = DtmfDetector()
+        self._progress = CallProgressDetector(country)
+        self._start = line.clock
+        self._deadline = self._start + ms_to_samples(max_call_ms)
+        self._keys: deque[Key] = deque()
+        self._recent: deque[Key] = deque(maxlen=8)
+        self._dtmf_origin: int | None = None  # line clock of the detectors' sample 0
+        self._progress_origin: int | None = None
+        self._consulting = False
+        self.tones: list[HeardTone] = []  # exchange tones heard while consulting
+        self._on_event = on_event or (lambda kind, detail: None)
+
+    # -- time -------------------------------------------------------------------------
+    @property
+    def now(self) -> int:
+        return self._line.clock
+
+    @property
+    def elapsed_ms(self) -> int:
+        return int(samples_to_ms(self._line.clock - self._start))
+
+    def grace(self, ms: float) -> None:
+        """Let the call run `ms` past its limit, to say goodbye politely."""
+        self._deadline = self.now + ms_to_samples(ms)
+
+    # -- one step ---------------------------------------------------------------------
+    async def step(self, out: Frame | None = None) -> Frame:
+        """Send `out` (or silence), receive one frame and listen to it."""
+        try:
+            if out is not None:
+                await self._line.tx(out)
+            frame = await self._line.rx()
+        except CallEnded:
+            raise
+        except Exception as exc:  # the hardware vanished mid-call
+            from firmware.errors import LineError
+
+            if isinstance(exc, LineError):
+                raise LineLost(str(exc)) from exc
+            raise
+        frame_start = self._line.clock - FRAME_SAMPLES
+        self._listen(frame, frame_start)
+        if self._line.clock >= self._deadline:
+            raise CallTooLong("maximum call length reached")
+        return frame
+
+    def _listen(self, frame: Frame, frame_start: int) -> None:
+        if self._dtmf_origin is None:
+            self._dtmf_origin = frame_start
+        if self._progress_origin is None:
+            self._progress_origin = frame_start
+        for event in self._dtmf.feed(frame):
+            if isinstance(event, KeyDown):
+                self._add_key(Key(event.digit, event.start + self._dtmf_origin), source="audio")
+        for tone in self._progress.feed(frame):
+            at = tone.start + self._progress_origin
+            if self._consulting:
+                self.tones.append(HeardTone(tone.type, at, tone.end is not None))
+            elif tone.type in HANGUP_TONES and tone.end is None:
+                self._on_event("tone", {"type": tone.type})
+                raise CallerHungUp(tone.type, tone_start=at)
+        for event in self._line.poll_events():
+            if isinstance(event, Hangup):
+                raise CallerHungUp(event.cause.value if isinstance(event.cause, HangupCause)
+                                   else str(event.cause))
+            if isinstance(event, HardwareDtmf):
+                self._add_key(Key(event.digit, event.at), source="modem")
+            elif isinstance(event, ExtensionOffHook):
+                raise OfficePickedUp("an office phone was picked up")
+            elif isinstance(event, LineStatus) and event.state == "missing":
+                raise LineLost(event.detail or "line missing")
+
+    def _add_key(self, key: Key, source: str) -> None:
+        window = ms_to_samples(DUPLICATE_WINDOW_MS)
+        if any(k.digit == key.digit and abs(k.at - key.at) <= window for k in self._recent):
+            return
+        self._recent.append(key)
+        self._keys.append(key)
+        self._on_event("key", {"digit": key.digit, "source": source})
+
+    # -- keys -------------------------------------------------------------------------
+    def take_keys(self) -> str:
+        digits = "".join(k.digit for k in self._keys)
+        self._keys.clear()
+        return digits
+
+    def has_keys(self) -> bool:
+        return bool(self._keys)
+
+    def push_back(self, digit: str) -> None:
+        """Return a key a node did not want, so the next node gets it (type-ahead)."""
+        self._keys.appendleft(Key(digit, self.now))
+
+    def clear_keys(self) -> None:
+        self._keys.clear()
+
+    def _pop_key(self) -> Key | None:
+        return self._keys.popleft() if self._keys else None
+
+    # -- transfers --------------------------------------------------------------------
+    def consulting(self, on: bool) -> None:
+        """While consulting a third party the exchange's tones (dial tone after a flash,
+        ringback, busy) are answers to us, not the caller leaving: collect them in
+        `tones` instead of ending the call."""
+        self._consulting = on
+        self.tones.clear()
+        self._progress.reset()
+        self._progress_origin = None
+
+    async def flash(self, ms: int | None = None) -> None:
+        await self._line.flash(ms)
+
+    async def dial(self, digits: str) -> None:
+        await self._line.dial(digits)
+
+    # -- actions ----------------------------------------------------------------------
+    async def play(self, audio: npt.NDArray[np.int16], *, barge_in: bool = True) -> bool:
+        """Play audio; with barge-in, stop at the first key (kept for the menu)."""
+        samples = np.asarray(audio, dtype=np.int16)
+        for i in range(0, len(samples), FRAME_SAMPLES):
+            if barge_in and self._keys:
+                return True
+            frame = samples[i : i + FRAME_SAMPLES]
+            if len(frame) < FRAME_SAMPLES:
+                frame = np.concatenate([frame, np.zeros(FRAME_SAMPLES - len(frame), np.int16)])
+            await self.step(frame)
+        return barge_in and bool(self._keys)
+
+    async def pause(self, ms: float) -> None:
+        end = self.now + ms_to_samples(ms)
+        while self.now < end:
+            await self.step()
+
+    async def wait_key(self, timeout_ms: float) -> str | None:
+        end = self.now + ms_to_samples(timeout_ms)
+        while not self._keys and self.now < end:
+            await self.step()
+        key = self._pop_key()
+        return key.digit if key else None
+
+    async def collect(
+        self,
+        max_digits: int,
+        first_ms: float,
+        inter_ms: float,
+        terminators: str = "#",
+    ) -> str:
+        """Keys until `max_digits`, a terminator (not included), or a timeout."""
+        digits = ""
+        timeout = first_ms
+        while len(digits) < max_digits:
+            key = await self.wait_key(timeout)
+            if key is None:
+                break
+            if key in terminators:
+                return digits
+            digits += key
+            timeout = inter_ms
+        return digits
+
+    async def record(
+        self,
+        sink: FrameSink,
+        *,
+        max_ms: float,
+        silence_ms: float | None = 5000,
+        end_keys: str = "#",
+    ) -> Recording:
+        """Pass received frames to `sink` until a key, silence, the limit or hang-up.
+
+        Returns how many of the received samples are worth keeping: a terminating key's
+        tone, the exchange's hang-up tone and all but a little trailing silence are cut.
+        A hang-up is not an error here: what was said so far is the message; the
+        caller saves it, then raises `recording.hangup` to end the call.
+        """
+        self.clear_keys()
+        start = self.now
+        limit = start + ms_to_samples(max_ms)
+        silence_limit = ms_to_samples(silence_ms) if silence_ms else None
+        quiet_since: int | None = None
+        ended_by = "max_length"
+        cut_at: int | None = None
+        hung_up: CallerHungUp | None = None
+        try:
+            while self.now < limit:
+                frame = await self.step()
+                sink(frame)
+                if self._keys:
+                    key = self._pop_key()
+                    if key is not None and key.digit in end_keys:
+                        ended_by = "key"
+                        cut_at = key.at - ms_to_samples(KEY_TRIM_MARGIN_MS)
+                        break
+                if silence_limit is not None:
+                    if rms_dbm0(frame) < SILENCE_DBM0:
+                        quiet_since = quiet_since if quiet_since is not None else self.now - FRAME_SAMPLES
+                        if self.now - quiet_since >= silence_limit:
+                            ended_by = "silence"
+                            cut_at = quiet_since + ms_to_samples(TRAILING_SILENCE_KEPT_MS)
+                            break
+                    else:
+                        quiet_since = None
+        except CallerHungUp as exc:
+            hung_up = exc
+            ended_by = "hangup"
+            cut_at = exc.tone_start
+        received = self.now - start
+        kept = received if cut_at is None else max(0, min(received, cut_at - start))
+        self._on_event("recorded", {"ms": int(samples_to_ms(kept)), "ended_by": ended_by})
+        return Recording(received=received, kept=kept, ended_by=ended_by, hangup=hung_up)

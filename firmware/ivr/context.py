@@ -1,0 +1,119 @@
+"""What a node handler works with: the call, its settings, prompts, store, and log.
+
+API:
+    Services(store, voicemail, prompts, notify=None, now=...)   long-lived, per engine
+    CallContext(...)                     one answered call
+        .say(prompt_id, barge_in=True) -> bool       a configured prompt, in the call's language
+        .say_words(ids, barge_in=True) -> bool       a read-out from the vocabulary
+        .log(kind, **detail)                         a call_events row, timed on the line clock
+        .wall_ms(at=None) -> int                     the line clock mapped to wall time
+        .local_now() -> datetime                     in the business's time zone
+        .outcome / .end_reason                       what the call log will say
+
+The line's sample clock is the time of a call; `wall_ms` maps it onto the wall clock
+from the moment the call started, so a simulated call that runs 50x faster than real
+time still logs a two-minute call as two minutes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from firmware.ivr.call import Call
+from firmware.ivr.prompts import Prompts
+from firmware.line.base import CallerId, samples_to_ms
+from firmware.settings import Settings
+from firmware.store import Store
+from firmware.voicemail.mailbox import Voicemail
+
+
+class Notifier(Protocol):
+    """Where the call path hands off e-mail and webhooks (never sends inline)."""
+
+    def voicemail(self, message_id: int, mailbox: str) -> None: ...
+
+    def callback_requested(self, callback_id: int, mailbox: str) -> None: ...
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Services:
+    store: Store
+    voicemail: Voicemail
+    prompts: Prompts
+    notify: Notifier | None = None
+    now_ms: Callable[[], int] = wall_clock_ms  # the wall clock; tests pin it
+
+
+@dataclass
+class CallContext:
+    settings: Settings
+    services: Services
+    call: Call
+    call_id: int
+    line_name: str
+    caller: CallerId | None
+    started_wall_ms: int
+    started_clock: int
+    language: str
+    caller_class: str = "unknown"
+    path: list[str] = field(default_factory=list)
+    outcome: str = "hung_up"
+    end_reason: str | None = None
+    forwards: int = 0
+    last_forward_result: str | None = None  # "busy", "no_answer", ... for greeting choice
+    on_event: Callable[[str, dict[str, Any]], None] | None = None
+
+    # -- time --------------------------------------------------------------------------
+    def wall_ms(self, at: int | None = None) -> int:
+        clock = self.call.now if at is None else at
+        return self.started_wall_ms + int(samples_to_ms(clock - self.started_clock))
+
+    def local_now(self) -> dt.datetime:
+        utc = dt.datetime.fromtimestamp(self.wall_ms() / 1000, tz=dt.timezone.utc)
+        return utc.astimezone(self.settings.business.zone)
+
+    def t_ms(self) -> int:
+        return int(samples_to_ms(self.call.now - self.started_clock))
+
+    # -- logging -----------------------------------------------------------------------
+    @property
+    def node(self) -> str | None:
+        return self.path[-1] if self.path else None
+
+    def log(self, kind: str, **detail: Any) -> None:
+        self.services.store.calls.event(self.call_id, self.t_ms(), kind, self.node, **detail)
+        if self.on_event is not None:
+            self.on_event(kind, {"t_ms": self.t_ms(), "node": self.node, **detail})
+
+    # -- speaking ----------------------------------------------------------------------
+    def prompt_audio(self, prompt_id: str):  # -> int16 array
+        prompt = self.settings.prompts[prompt_id]
+        language = self.language if prompt.has(self.language) else self.settings.business.default_language
+        text = prompt.text(language) or ""
+        rel = prompt.file.get(language)
+        path = self.services.store.data.absolute(rel) if rel else None
+        return self.services.prompts.render(text, language, path)
+
+    async def say(self, prompt_id: str | None, *, barge_in: bool = True) -> bool:
+        """Play a configured prompt; True if the caller pressed a key during it."""
+        if not prompt_id:
+            return False
+        self.log("prompt", prompt=prompt_id)
+        return await self.call.play(self.prompt_audio(prompt_id), barge_in=barge_in)
+
+    async def say_words(self, ids: list[str], *, barge_in: bool = True) -> bool:
+        audio = self.services.prompts.words(ids, self.language)
+        return await self.call.play(audio, barge_in=barge_in)
+
+    async def say_text(self, text: str, *, barge_in: bool = True) -> bool:
+        """Built-in sentences (mailbox menus) spoken in the call's language."""
+        audio = self.services.prompts.render(text, self.language)
+        return await self.call.play(audio, barge_in=barge_in)

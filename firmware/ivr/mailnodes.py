@@ -1,0 +1,206 @@
+"""Handlers that store something: voicemail, callback requests, and the owner's mailbox
+access by phone.
+
+API:
+    run_voicemail(ctx, node_id, node)      greeting, beep, record, save, e-mail
+    run_callback(ctx, node_id, node)       read back the number, confirm, store
+    run_mailbox_login(ctx, node_id, node)  PIN (hashed, locked out after failures),
+                                           then the owner's menu (owner.py)
+
+A caller who hangs up while recording keeps the message: `Call.record` returns what
+was said, the recording is saved and mailed, and only then does the call end.
+"""
+
+from __future__ import annotations
+
+from firmware.errors import StoreError
+from firmware.ivr import readout
+from firmware.ivr.context import CallContext
+from firmware.ivr.owner import owner_session, phone_greeting_path
+from firmware.ivr.phrases import phrase
+from firmware.settings.flow import CallbackNode, MailboxLoginNode, VoicemailNode
+from firmware.settings.pins import verify_pin
+
+S_TO_MS = 1000.0
+GREETING_KEYS = {"operator": "0", "skip": "#", "owner": "*"}
+MIN_CALLBACK_DIGITS = 3
+MAX_CALLBACK_DIGITS = 15
+CALLBACK_TRIES = 3
+MAILBOX_DIGITS = 8
+PIN_DIGITS = 12
+FIRST_DIGIT_MS = 8000
+INTER_DIGIT_MS = 4000
+
+
+async def _play_greeting(ctx: CallContext, mailbox_id: str, kind: str) -> str | None:
+    """Play the mailbox greeting; returns a key that changes course, if pressed."""
+    mailbox = ctx.settings.mailboxes[mailbox_id]
+    greeting = mailbox.greetings.active(kind, ctx.local_now())  # type: ignore[arg-type]
+    call = ctx.call
+    call.clear_keys()
+    if greeting.prompt:
+        await ctx.say(greeting.prompt)
+    else:
+        file = ctx.services.store.data.absolute(greeting.file) if greeting.file else None
+        if file is None and phone_greeting_path(ctx, mailbox_id, kind).exists():
+            file = phone_greeting_path(ctx, mailbox_id, kind)
+        text = phrase(f"{kind}_greeting", ctx.language, name=mailbox.name)
+        await call.play(ctx.services.prompts.render(text, ctx.language, file))
+    keys = call.take_keys()
+    return keys[:1] or None
+
+
+async def record_message(ctx: CallContext, mailbox_id: str) -> bool:
+    """Beep, record, save; True if a message was kept. Re-raises a hang-up after saving."""
+    mailbox = ctx.settings.mailboxes[mailbox_id]
+    caller = ctx.caller
+    try:
+        recorder = ctx.services.voicemail.start_recording(
+            mailbox_id, call_id=ctx.call_id,
+            caller_number=caller.number if caller else None,
+            caller_name=caller.name if caller else None,
+        )
+    except StoreError as exc:
+        ctx.log("record_refused", reason=str(exc))
+        await ctx.call.play(ctx.services.prompts.render(phrase("cannot_record", ctx.language),
+                                                        ctx.language))
+        return False
+    await ctx.call.play(ctx.services.prompts.beep(), barge_in=False)
+    ctx.log("recording", mailbox=mailbox_id)
+    try:
+        taken = await ctx.call.record(
+            recorder.write,
+            max_ms=mailbox.max_message_s * S_TO_MS,
+            silence_ms=mailbox.silence_end_s * S_TO_MS,
+        )
+    except BaseException:
+        recorder.finish()  # keep what reached the disk; recovery lists it at start-up
+        raise
+    finished = recorder.finish(trim_end_samples=taken.received - taken.kept)
+    saved = None
+    if finished.duration_ms >= mailbox.min_message_s * S_TO_MS:
+        saved = ctx.services.voicemail.save(finished)
+    else:
+        finished.discard()
+    if saved is not None:
+        ctx.outcome = "voicemail"
+        ctx.log("message_saved", mailbox=mailbox_id, message=saved.id,
+                ms=finished.duration_ms, ended_by=taken.ended_by)
+        if ctx.services.notify is not None:
+            ctx.services.notify.voicemail(saved.id, mailbox_id)
+    else:
+        ctx.log("message_dropped", mailbox=mailbox_id, ms=finished.duration_ms)
+    if taken.hangup is not None:
+        raise taken.hangup
+    if saved is not None:
+        await ctx.call.play(ctx.services.prompts.render(phrase("message_saved", ctx.language),
+                                                        ctx.language))
+    return saved is not None
+
+
+async def run_voicemail(ctx: CallContext, node_id: str, node: VoicemailNode) -> str | None:
+    kind = node.greeting
+    if kind == "auto":
+        kind = "busy" if ctx.last_forward_result == "busy" else "unavailable"
+    key = await _play_greeting(ctx, node.mailbox, kind)
+    if key == GREETING_KEYS["operator"] and ctx.settings.flow.operator:
+        ctx.log("operator")
+        return ctx.settings.flow.operator
+    if key == GREETING_KEYS["owner"]:
+        ctx.log("owner_login", mailbox=node.mailbox)
+        await login_and_serve(ctx, node.mailbox, attempts=3, lockout_s=900)
+        return None
+    await record_message(ctx, node.mailbox)
+    return node.next
+
+
+async def _enter(ctx: CallContext, key: str, max_digits: int) -> str:
+    await ctx.call.play(ctx.services.prompts.render(phrase(key, ctx.language), ctx.language))
+    return await ctx.call.collect(max_digits, FIRST_DIGIT_MS, INTER_DIGIT_MS)
+
+
+def _mailbox_by_number(ctx: CallContext, digits: str) -> str | None:
+    for box_id, box in ctx.settings.mailboxes.items():
+        if box.number and box.number == digits:
+            return box_id
+    return None
+
+
+async def login_and_serve(ctx: CallContext, mailbox_id: str | None, *, attempts: int,
+                          lockout_s: float) -> bool:
+    """Ask for the PIN (and the mailbox number when not known); serve the owner."""
+    voicemail = ctx.services.voicemail
+    for attempt in range(1, attempts + 1):
+        box_id = mailbox_id or _mailbox_by_number(ctx, await _enter(ctx, "enter_mailbox", MAILBOX_DIGITS))
+        pin = await _enter(ctx, "enter_pin", PIN_DIGITS)
+        mailbox = ctx.settings.mailboxes.get(box_id) if box_id else None
+        stored = mailbox.pin_hash if mailbox else None
+        lock_key = box_id or "unknown-mailbox"
+        check = voicemail.check_pin(
+            lock_key, pin, lambda entered: stored is not None and verify_pin(entered, stored),
+            max_failures=attempts, lockout_ms=int(lockout_s * S_TO_MS),
+        )
+        if check.ok and box_id is not None:
+            ctx.log("pin_ok", mailbox=box_id)
+            ctx.outcome = "mailbox_access"
+            await owner_session(ctx, box_id)
+            return True
+        if check.locked:
+            ctx.log("pin_locked", mailbox=lock_key)
+            await ctx.call.play(ctx.services.prompts.render(phrase("locked", ctx.language),
+                                                            ctx.language))
+            return False
+        ctx.log("pin_wrong", mailbox=lock_key, attempt=attempt)
+        await ctx.call.play(ctx.services.prompts.render(phrase("wrong_pin", ctx.language),
+                                                        ctx.language))
+    return False
+
+
+async def run_mailbox_login(ctx: CallContext, node_id: str, node: MailboxLoginNode) -> str | None:
+    await ctx.say(node.prompt)
+    ok = await login_and_serve(ctx, node.mailbox, attempts=node.attempts, lockout_s=node.lockout_s)
+    return node.next if ok else node.fail
+
+
+async def run_callback(ctx: CallContext, node_id: str, node: CallbackNode) -> str | None:
+    number = ctx.caller.number if ctx.caller and ctx.caller.number else None
+    say = ctx.services.prompts.render
+    await ctx.say(node.prompt)
+    confirmed = False
+    for _ in range(CALLBACK_TRIES):
+        if number is None:
+            if node.other_key is None and ctx.caller is not None and not ctx.caller.number:
+                break  # no caller ID and typing a number is not allowed
+            digits = await _enter(ctx, "callback_enter", MAX_CALLBACK_DIGITS)
+            if len(digits) < MIN_CALLBACK_DIGITS:
+                continue
+            number = digits
+        await ctx.call.play(say(phrase("callback_number_is", ctx.language), ctx.language))
+        await ctx.say_words(readout.digits(number, ctx.language))
+        if node.other_key:
+            text = phrase("callback_confirm", ctx.language, confirm=node.confirm_key, other=node.other_key)
+        else:
+            text = phrase("callback_confirm_only", ctx.language, confirm=node.confirm_key)
+        ctx.call.clear_keys()
+        await ctx.call.play(say(text, ctx.language))
+        key = await ctx.call.wait_key(FIRST_DIGIT_MS)
+        if key == node.confirm_key:
+            confirmed = True
+            break
+        if key is not None and key == node.other_key:
+            number = None
+    if not confirmed or number is None:
+        ctx.log("callback_abandoned")
+        return node.next
+    name = ctx.caller.name if ctx.caller else None
+    request_id = ctx.services.store.callbacks.request(number, name=name, call_id=ctx.call_id,
+                                                      at_ms=ctx.wall_ms())
+    ctx.log("callback_requested", number=number)
+    ctx.outcome = "callback_requested"
+    if ctx.services.notify is not None:
+        ctx.services.notify.callback_requested(request_id, node.notify)
+    if node.done_prompt:
+        await ctx.say(node.done_prompt)
+    else:
+        await ctx.call.play(say(phrase("callback_thanks", ctx.language), ctx.language))
+    return node.next

@@ -1,0 +1,133 @@
+"""The owner's menu by phone, after a correct PIN: messages, greeting, day/night.
+
+API:
+    owner_session(ctx, mailbox_id)
+    phone_greeting_path(ctx, mailbox_id, kind)
+
+Keys: 1 hear messages (new first, then saved; each with caller and time read out;
+then 1 again, 2 keep, 3 delete, # next), 3 record the "unavailable" greeting, 7 night
+mode (the schedule says closed until switched back), 8 back to the business hours,
+* leave. Silence twice ends the session, so a forgotten phone never holds the line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from firmware.dsp.audiofile import read_audio
+from firmware.errors import AudioFormatError
+from firmware.ivr import readout
+from firmware.ivr.context import CallContext
+from firmware.ivr.nodes import OVERRIDE_KEY
+from firmware.ivr.phrases import phrase
+from firmware.store.messages import Message
+from firmware.voicemail.recorder import WavRecorder
+
+MENU_WAIT_MS = 8000
+MESSAGE_WAIT_MS = 6000
+MAX_MENU_ROUNDS = 20
+MAX_SILENT_ROUNDS = 2
+GREETING_MAX_MS = 60_000
+GREETING_SILENCE_MS = 4000
+
+
+def phone_greeting_path(ctx: CallContext, mailbox: str, kind: str) -> Path:
+    """Where a greeting recorded by phone lives (used unless the config names one)."""
+    data = ctx.services.store.data
+    return data.inside(data.greetings, f"mailbox-{mailbox}-{kind}.wav")
+
+
+async def _say(ctx: CallContext, key: str, **values: object) -> bool:
+    text = phrase(key, ctx.language, **values)
+    return await ctx.call.play(ctx.services.prompts.render(text, ctx.language))
+
+
+def _header(ctx: CallContext, message: Message) -> list[str]:
+    lang = ctx.language
+    ids = ["message-from"]
+    ids += readout.digits(message.caller_number, lang) if message.caller_number else ["unknown-caller"]
+    zone = ctx.settings.business.zone
+    received = dt.datetime.fromtimestamp(message.received_ms / 1000, tz=dt.timezone.utc).astimezone(zone)
+    today = ctx.local_now().date()
+    ids += ["received", *readout.day(received.date(), today, lang),
+            *readout.time_of_day(received.hour, received.minute, lang)]
+    return ids
+
+
+async def _play_message(ctx: CallContext, message: Message) -> None:
+    await ctx.say_words(_header(ctx, message))
+    path = ctx.services.voicemail.audio_path(message)
+    if path is not None:
+        try:
+            await ctx.call.play(read_audio(path))
+        except AudioFormatError:
+            ctx.log("message_unreadable", message=message.id)
+    elif message.text:
+        await ctx.call.play(ctx.services.prompts.render(message.text, ctx.language))
+
+
+async def _messages(ctx: CallContext, mailbox_id: str) -> None:
+    voicemail = ctx.services.voicemail
+    listed = voicemail.list(mailbox_id)
+    ordered = [m for m in listed if not m.heard] + [m for m in listed if m.heard]
+    for message in ordered:
+        while True:
+            ctx.call.clear_keys()
+            await _play_message(ctx, message)
+            voicemail.mark_heard(message.id)
+            await _say(ctx, "message_menu")
+            key = await ctx.call.wait_key(MESSAGE_WAIT_MS)
+            if key == "1":
+                continue
+            if key == "3":
+                voicemail.delete(message.id)
+                ctx.log("message_deleted", message=message.id)
+                await _say(ctx, "message_deleted")
+            elif key == "2":
+                await _say(ctx, "message_kept")
+            break
+    await _say(ctx, "no_more_messages")
+
+
+async def _record_greeting(ctx: CallContext, mailbox_id: str) -> None:
+    await _say(ctx, "record_greeting")
+    await ctx.call.play(ctx.services.prompts.beep(), barge_in=False)
+    recorder = WavRecorder(phone_greeting_path(ctx, mailbox_id, "unavailable"))
+    taken = await ctx.call.record(recorder.write, max_ms=GREETING_MAX_MS,
+                                  silence_ms=GREETING_SILENCE_MS)
+    recorder.finish(trim_end_samples=taken.received - taken.kept).settle()
+    ctx.log("greeting_recorded", mailbox=mailbox_id, ms=int(taken.kept_ms))
+    if taken.hangup is not None:
+        raise taken.hangup
+    await _say(ctx, "greeting_saved")
+
+
+async def owner_session(ctx: CallContext, mailbox_id: str) -> None:
+    new, saved = ctx.services.voicemail.counts(mailbox_id)
+    await ctx.say_words(readout.message_count(new, ctx.language, "new"))
+    silent = 0
+    for _ in range(MAX_MENU_ROUNDS):
+        ctx.call.clear_keys()
+        await _say(ctx, "mailbox_menu")
+        key = await ctx.call.wait_key(MENU_WAIT_MS)
+        if key is None:
+            silent += 1
+            if silent >= MAX_SILENT_ROUNDS:
+                return
+            continue
+        silent = 0
+        if key == "1":
+            await _messages(ctx, mailbox_id)
+        elif key == "3":
+            await _record_greeting(ctx, mailbox_id)
+        elif key == "7":
+            ctx.services.store.kv.set(OVERRIDE_KEY, {"mode": "closed", "until_ms": None})
+            ctx.log("override", mode="closed")
+            await _say(ctx, "night_mode")
+        elif key == "8":
+            ctx.services.store.kv.delete(OVERRIDE_KEY)
+            ctx.log("override", mode=None)
+            await _say(ctx, "day_mode")
+        elif key == "*":
+            return

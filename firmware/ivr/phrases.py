@@ -1,0 +1,155 @@
+"""The box's own sentences (not configured by the owner), in every language it speaks.
+
+API:
+    PHRASES[key][language] -> text (may contain {placeholders})
+    phrase(key, language, **values) -> str
+
+Owners configure what callers hear in menus; these are the fixed parts around them:
+mailbox access, the transfer whisper, defaults for prompts a node leaves empty.
+"""
+
+from __future__ import annotations
+
+from firmware.errors import UsageError
+
+PHRASES: dict[str, dict[str, str]] = {
+    "invalid": {
+        "en": "Sorry, that is not a valid choice.",
+        "zh-TW": "抱歉，您的選擇無效。",
+    },
+    "timeout": {
+        "en": "Sorry, I did not hear your choice.",
+        "zh-TW": "抱歉，沒有收到您的選擇。",
+    },
+    "goodbye": {
+        "en": "Thank you for calling. Goodbye.",
+        "zh-TW": "謝謝您的來電，再見。",
+    },
+    "call_too_long": {
+        "en": "We have to end this call now. Please call again. Goodbye.",
+        "zh-TW": "通話時間已到，請再來電。再見。",
+    },
+    "more_time": {
+        "en": "Take your time.",
+        "zh-TW": "請慢慢來。",
+    },
+    "connecting": {
+        "en": "Please hold while I connect your call.",
+        "zh-TW": "請稍候，正在為您轉接。",
+    },
+    "still_trying": {
+        "en": "Still trying, please hold.",
+        "zh-TW": "仍在為您轉接，請稍候。",
+    },
+    "not_reached": {
+        "en": "Sorry, nobody could take your call.",
+        "zh-TW": "抱歉，目前無人可以接聽。",
+    },
+    "whisper": {
+        "en": "Call from the office line. Press {key} to accept.",
+        "zh-TW": "公司電話轉接來電，接聽請按 {key}。",
+    },
+    "unavailable_greeting": {
+        "en": "{name} is not available. Please leave a message after the tone. Press pound when you are done.",
+        "zh-TW": "{name}目前無法接聽，請在嗶聲後留言，留言完畢請按井字鍵。",
+    },
+    "busy_greeting": {
+        "en": "{name} is on another call. Please leave a message after the tone. Press pound when you are done.",
+        "zh-TW": "{name}正在通話中，請在嗶聲後留言，留言完畢請按井字鍵。",
+    },
+    "message_saved": {
+        "en": "Your message has been saved. Thank you.",
+        "zh-TW": "您的留言已儲存，謝謝。",
+    },
+    "cannot_record": {
+        "en": "Sorry, messages cannot be recorded right now.",
+        "zh-TW": "抱歉，目前無法錄製留言。",
+    },
+    "enter_mailbox": {
+        "en": "Please enter your mailbox number, then press pound.",
+        "zh-TW": "請輸入您的信箱號碼，再按井字鍵。",
+    },
+    "enter_pin": {
+        "en": "Please enter your PIN, then press pound.",
+        "zh-TW": "請輸入您的密碼，再按井字鍵。",
+    },
+    "wrong_pin": {
+        "en": "That PIN is not correct.",
+        "zh-TW": "密碼錯誤。",
+    },
+    "locked": {
+        "en": "This mailbox is locked after too many wrong PINs. Please try again later.",
+        "zh-TW": "密碼錯誤次數過多，信箱已暫時鎖定，請稍後再試。",
+    },
+    "mailbox_menu": {
+        "en": "To hear your messages, press 1. To record your greeting, press 3. "
+              "To switch the office to night mode, press 7, or to day mode, press 8. To hang up, press star.",
+        "zh-TW": "聽取留言請按 1。錄製問候語請按 3。切換為下班模式請按 7，上班模式請按 8。結束請按星號。",
+    },
+    "message_menu": {
+        "en": "To hear it again, press 1. To keep it, press 2. To delete it, press 3. "
+              "For the next message, press pound.",
+        "zh-TW": "重聽請按 1。保留請按 2。刪除請按 3。下一則請按井字鍵。",
+    },
+    "no_more_messages": {
+        "en": "No more messages.",
+        "zh-TW": "沒有其他留言了。",
+    },
+    "message_deleted": {
+        "en": "Message deleted.",
+        "zh-TW": "留言已刪除。",
+    },
+    "message_kept": {
+        "en": "Message saved.",
+        "zh-TW": "留言已保留。",
+    },
+    "record_greeting": {
+        "en": "Record your greeting after the tone, then press pound.",
+        "zh-TW": "請在嗶聲後錄製問候語，完成請按井字鍵。",
+    },
+    "greeting_saved": {
+        "en": "Your greeting has been saved.",
+        "zh-TW": "問候語已儲存。",
+    },
+    "night_mode": {
+        "en": "The office is now in night mode.",
+        "zh-TW": "已切換為下班模式。",
+    },
+    "day_mode": {
+        "en": "The office now follows its business hours.",
+        "zh-TW": "已恢復依營業時間運作。",
+    },
+    "callback_number_is": {
+        "en": "We will call you back at",
+        "zh-TW": "我們將回電至",
+    },
+    "callback_confirm": {
+        "en": "To confirm, press {confirm}. To enter another number, press {other}.",
+        "zh-TW": "確認請按 {confirm}，輸入其他號碼請按 {other}。",
+    },
+    "callback_confirm_only": {
+        "en": "To confirm, press {confirm}.",
+        "zh-TW": "確認請按 {confirm}。",
+    },
+    "callback_enter": {
+        "en": "Please enter your phone number, then press pound.",
+        "zh-TW": "請輸入您的電話號碼，再按井字鍵。",
+    },
+    "callback_thanks": {
+        "en": "Thank you. We will call you back as soon as we can.",
+        "zh-TW": "謝謝，我們會盡快回電給您。",
+    },
+    "survey_thanks": {
+        "en": "Thank you for your feedback.",
+        "zh-TW": "謝謝您的寶貴意見。",
+    },
+}
+
+
+def phrase(key: str, language: str, **values: object) -> str:
+    try:
+        texts = PHRASES[key]
+    except KeyError:
+        raise UsageError(f"no built-in phrase '{key}'") from None
+    text = texts.get(language) or texts["en"]
+    return text.format(**values) if values else text

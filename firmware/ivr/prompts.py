@@ -1,0 +1,142 @@
+"""Prompt audio: an owner's recording if there is one, else the text spoken by espeak-ng.
+
+API:
+    VOICES                                   language -> espeak-ng voice
+    TextToSpeech(cache_dir, espeak="espeak-ng")
+        .speak(text, language) -> int16      cached on disk by (engine, voice, text)
+    Prompts(tts, vocabulary_dir=AUDIO_DIR)
+        .render(text, language, file=None) -> int16    the prompt a caller hears
+        .words(ids, language) -> int16                  a read-out from the vocabulary
+        .beep() -> int16
+
+Every prompt is 8 kHz int16, loudness-normalised and trimmed, so the call path only
+ever copies arrays. Rendering is cached twice: on disk (text-to-speech costs a second on
+a Pi Zero) and in memory (the same greeting plays on every call).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tempfile
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from firmware.dsp.audiofile import read_audio, write_wav
+from firmware.dsp.loudness import normalise, trim_silence
+from firmware.dsp.tones import beep, silence
+from firmware.errors import AudioFormatError, UsageError
+
+Audio = npt.NDArray[np.int16]
+
+AUDIO_DIR = Path(__file__).resolve().parents[2] / "audio"
+VOICES = {"en": "en-us", "zh-TW": "cmn"}
+SPEED_WPM = {"en": 160, "zh-TW": 150}
+WORD_GAP_MS = 40  # between the words of a read-out
+MEMORY_CACHE_PROMPTS = 128
+TTS_TIMEOUT_S = 60
+
+
+class TextToSpeech:
+    def __init__(self, cache_dir: Path, espeak: str = "espeak-ng"):
+        self._cache_dir = Path(cache_dir)
+        self._espeak = espeak
+
+    def available(self) -> bool:
+        return shutil.which(self._espeak) is not None
+
+    def _key(self, text: str, language: str) -> str:
+        voice = VOICES[language]
+        raw = f"espeak-ng|{voice}|{SPEED_WPM[language]}|{text}".encode()
+        return hashlib.sha256(raw).hexdigest()[:32]
+
+    def speak(self, text: str, language: str) -> Audio:
+        if language not in VOICES:
+            raise UsageError(f"no voice for language '{language}' (have: {', '.join(VOICES)})")
+        cached = self._cache_dir / f"{self._key(text, language)}.wav"
+        if cached.exists():
+            try:
+                return read_audio(cached)
+            except AudioFormatError:
+                cached.unlink(missing_ok=True)  # a torn write from a power cut: redo it
+        audio = self._synthesise(text, language)
+        self._cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp.wav")
+        write_wav(tmp, audio)
+        tmp.replace(cached)
+        return audio
+
+    def _synthesise(self, text: str, language: str) -> Audio:
+        if not self.available():
+            raise AudioFormatError(
+                f"text-to-speech needs '{self._espeak}' (apt-get install espeak-ng)"
+            )
+        with tempfile.TemporaryDirectory(prefix="ivrbox-tts-") as tmp:
+            out = Path(tmp) / "speech.wav"
+            result = subprocess.run(
+                [self._espeak, "-v", VOICES[language], "-s", str(SPEED_WPM[language]),
+                 "--stdin", "-w", str(out)],
+                input=text.encode("utf-8"), capture_output=True, timeout=TTS_TIMEOUT_S,
+            )
+            if result.returncode != 0 or not out.exists():
+                raise AudioFormatError(f"espeak-ng failed: {result.stderr.decode(errors='replace').strip()}")
+            audio = read_audio(out)
+        return normalise(trim_silence(audio))
+
+
+class Prompts:
+    def __init__(self, tts: TextToSpeech, vocabulary_dir: Path = AUDIO_DIR):
+        self._tts = tts
+        self._vocabulary_dir = Path(vocabulary_dir)
+        self._memory: OrderedDict[tuple[str, str, str], Audio] = OrderedDict()
+
+    def _remember(self, key: tuple[str, str, str], audio: Audio) -> Audio:
+        self._memory[key] = audio
+        self._memory.move_to_end(key)
+        while len(self._memory) > MEMORY_CACHE_PROMPTS:
+            self._memory.popitem(last=False)
+        return audio
+
+    def render(self, text: str, language: str, file: Path | None = None) -> Audio:
+        """The owner's file when it exists and reads, else the text spoken."""
+        stamp = ""
+        if file is not None and Path(file).exists():
+            stamp = f"{file}:{Path(file).stat().st_mtime_ns}"
+        key = (stamp or "tts", language, text)
+        if key in self._memory:
+            self._memory.move_to_end(key)
+            return self._memory[key]
+        if stamp:
+            try:
+                return self._remember(key, read_audio(Path(file)))  # type: ignore[arg-type]
+            except AudioFormatError:
+                pass  # a damaged upload must not silence the line: speak the text
+        return self._remember(key, self._tts.speak(text, language))
+
+    def word(self, word_id: str, language: str) -> Audio:
+        key = ("word", language, word_id)
+        if key in self._memory:
+            return self._memory[key]
+        path = self._vocabulary_dir / language / f"{word_id}.wav"
+        try:
+            audio = read_audio(path)
+        except AudioFormatError:
+            from firmware.ivr.vocabulary import text_of
+
+            audio = self._tts.speak(text_of(word_id, language), language)
+        return self._remember(key, audio)
+
+    def words(self, ids: list[str], language: str) -> Audio:
+        gap = silence(WORD_GAP_MS)
+        parts: list[Audio] = []
+        for word_id in ids:
+            parts += [self.word(word_id, language), gap]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+
+    @staticmethod
+    def beep() -> Audio:
+        return beep()

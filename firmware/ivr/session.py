@@ -1,0 +1,75 @@
+"""Run one answered call through the flow, node by node, until it ends.
+
+API:
+    HANDLERS[node_type] -> handler        every node type's handler
+    await run_flow(ctx, entry)            returns when the call is over (never raises
+                                          for a caller leaving; logs why it ended)
+
+The call ends when a handler returns None (a goodbye), when the caller hangs up
+(loop-current drop, or the exchange's tone), when the maximum call length is reached
+(the caller is told), when an office phone is picked up, or when the line is lost.
+Each way is written to the call log as `end_reason`, with the node it happened in.
+"""
+
+from __future__ import annotations
+
+from firmware.ivr import nodes
+from firmware.ivr.call import CallEnded, CallerHungUp, CallTooLong
+from firmware.ivr.context import CallContext
+from firmware.ivr.mailnodes import run_callback, run_mailbox_login, run_voicemail
+from firmware.ivr.phrases import phrase
+from firmware.ivr.transfer import run_forward
+
+HANDLERS: dict[str, nodes.Handler] = {
+    **nodes.HANDLERS,
+    "forward": run_forward,
+    "voicemail": run_voicemail,
+    "callback": run_callback,
+    "mailbox_login": run_mailbox_login,
+}
+GOODBYE_GRACE_MS = 10_000
+MAX_NODE_VISITS = 200  # a guard far above any real path; the flow check bounds loops
+
+
+async def _goodbye(ctx: CallContext, key: str) -> None:
+    text = phrase(key, ctx.language)
+    await ctx.call.play(ctx.services.prompts.render(text, ctx.language), barge_in=False)
+
+
+async def run_flow(ctx: CallContext, entry: str) -> None:
+    node_id: str | None = entry
+    last_type = ""
+    try:
+        visits = 0
+        while node_id is not None:
+            visits += 1
+            if visits > MAX_NODE_VISITS:
+                ctx.end_reason = "loop_guard"
+                await _goodbye(ctx, "goodbye")
+                return
+            node = ctx.settings.flow.node(node_id)
+            last_type = node.type  # type: ignore[attr-defined]
+            ctx.path.append(node_id)
+            ctx.log("node", type=last_type)
+            node_id = await HANDLERS[last_type](ctx, node_id, node)
+        if last_type not in ("hangup", "forward"):
+            await _goodbye(ctx, "goodbye")
+        ctx.end_reason = ctx.end_reason or "goodbye"
+        if ctx.outcome == "hung_up":
+            ctx.outcome = "handled_in_menu"
+    except CallTooLong:
+        ctx.end_reason = "max_call_length"
+        ctx.log("max_call_length")
+        ctx.call.grace(GOODBYE_GRACE_MS)
+        try:
+            await _goodbye(ctx, "call_too_long")
+        except CallEnded:
+            pass
+    except CallerHungUp as gone:
+        ctx.end_reason = gone.cause
+        ctx.log("caller_hangup", how=gone.cause)
+    except CallEnded as ended:
+        ctx.end_reason = ended.cause
+        ctx.log("ended", cause=ended.cause)
+        if ended.cause == "office_picked_up":
+            ctx.outcome = "office_picked_up"

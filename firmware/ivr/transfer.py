@@ -1,0 +1,186 @@
+"""The forward node: hand the caller to a configured person over one analog line.
+
+API:
+    run_forward(ctx, node_id, node) -> next node id | None
+    Attempt(result, detail)            result: "accepted", "answered", "busy",
+                                       "no_answer", "declined", "no_dial_tone",
+                                       "outside_hours", "limit"
+
+How it goes on an analog line (DESIGN.md, "Hook flash and transfer"): flash puts the
+caller on hold and gives recall dial tone; we dial the person's *configured* number
+(never digits a caller typed: toll fraud), listen for ringback, busy or a voice, and
+whisper "press 1 to accept" so that a mobile's own voicemail never takes the call.
+Accepted: on a line with 3-way call transfer we hang up and the exchange joins the two;
+on plain 3-way calling we flash to conference and stay until the call ends. Anything
+else: flash back to the caller (twice where the first flash would conference) and go
+to the fallback, usually voicemail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from firmware.dsp.level import rms_dbm0
+from firmware.ivr.call import CallEnded
+from firmware.ivr.context import CallContext
+from firmware.ivr.phrases import phrase
+from firmware.line.base import FRAME_SAMPLES, Frame, ms_to_samples
+from firmware.settings.flow import ForwardNode
+from firmware.settings.hours import is_open
+
+DIAL_TONE_WAIT_MS = 3000  # recall dial tone must come within this after the flash
+DIAL_TONE_MIN_MS = 300  # a dial tone heard this long is enough to start dialling
+VOICE_DBM0 = -35.0  # louder than this, outside a call-progress tone, is a person
+VOICE_MS = 300  # this much voice after ringback means "answered"
+WHISPER_TRIES = 2
+ACCEPT_WAIT_MS = 5000
+FLASH_GAP_MS = 800  # between the two flashes that drop a third party
+CONFERENCE_WATCH_MS = 4 * 60 * 60 * 1000
+TONAL_PEAKS = 2  # dual-tone signals
+TONAL_POWER_FRACTION = 0.85
+
+
+def _is_tonal(frame: Frame) -> bool:
+    """Ringback and other call-progress tones put nearly all their power in one or two
+    narrow peaks; a voice spreads it over many harmonics and formants."""
+    x = frame.astype(np.float64) * np.hanning(len(frame))
+    power = np.abs(np.fft.rfft(x)) ** 2
+    total = float(power.sum())
+    if total <= 0.0:
+        return False
+    kept = 0.0
+    rest = power.copy()
+    for _ in range(TONAL_PEAKS):
+        peak = int(np.argmax(rest))
+        lo, hi = max(0, peak - 1), peak + 2
+        kept += float(rest[lo:hi].sum())
+        rest[lo:hi] = 0.0
+    return kept >= TONAL_POWER_FRACTION * total
+
+
+@dataclass(frozen=True)
+class Attempt:
+    result: str
+    detail: str = ""
+
+
+async def _wait_dial_tone(ctx: CallContext) -> bool:
+    call = ctx.call
+    end = call.now + ms_to_samples(DIAL_TONE_WAIT_MS)
+    while call.now < end:
+        await call.step()
+        if any(t.type == "dial" for t in call.tones):
+            return True
+    return False
+
+
+async def _ring(ctx: CallContext, number: str, timeout_ms: float) -> Attempt:
+    """Dial and listen until busy, a voice, or no answer within `timeout_ms`."""
+    call = ctx.call
+    await call.dial(number)
+    call.tones.clear()
+    end = call.now + ms_to_samples(timeout_ms)
+    voice_run = 0
+    while call.now < end:
+        frame = await call.step()
+        kinds = {t.type for t in call.tones}
+        if kinds & {"busy", "reorder", "sit"}:
+            return Attempt("busy", ",".join(sorted(kinds)))
+        if call.has_keys():
+            return Attempt("answered", "a key")
+        if any(t.type == "ringback" and t.ended for t in call.tones):
+            return Attempt("answered", "ringback stopped")  # picked up without a word
+        if rms_dbm0(frame) > VOICE_DBM0 and not _is_tonal(frame):
+            voice_run += FRAME_SAMPLES
+            if voice_run >= ms_to_samples(VOICE_MS):
+                return Attempt("answered")
+        else:
+            voice_run = 0
+    return Attempt("no_answer")
+
+
+async def _whisper(ctx: CallContext, node: ForwardNode) -> Attempt:
+    call = ctx.call
+    if node.accept_key is None:
+        return Attempt("accepted", "no whisper check")
+    for attempt in range(WHISPER_TRIES):
+        if attempt or not call.has_keys():
+            call.clear_keys()
+        else:  # they pressed before the whisper: take it as their answer
+            key = await call.wait_key(0)
+            return Attempt("accepted") if key == node.accept_key else Attempt("declined", f"pressed {key}")
+        if node.whisper:
+            audio = ctx.prompt_audio(node.whisper)
+        else:
+            text = phrase("whisper", ctx.language, key=node.accept_key)
+            audio = ctx.services.prompts.render(text, ctx.language)
+        await call.play(audio)
+        key = await call.wait_key(ACCEPT_WAIT_MS)
+        if key == node.accept_key:
+            return Attempt("accepted")
+        if key is not None:
+            return Attempt("declined", f"pressed {key}")
+    return Attempt("declined", "no key: a voicemail or nobody")
+
+
+async def _back_to_caller(ctx: CallContext, flash_ms: int) -> None:
+    """Drop the third party and take the caller off hold."""
+    call = ctx.call
+    await call.flash(flash_ms)
+    if ctx.settings.line.transfer == "conference":
+        await call.pause(FLASH_GAP_MS)
+        await call.flash(flash_ms)
+
+
+async def _try(ctx: CallContext, node: ForwardNode, flash_ms: int) -> Attempt:
+    person = ctx.settings.people[node.person]
+    if person.hours is not None and not is_open(person.hours, ctx.local_now()):
+        return Attempt("outside_hours")
+    if ctx.forwards >= ctx.settings.limits.max_forwards:
+        return Attempt("limit")
+    ctx.forwards += 1
+    call = ctx.call
+    call.consulting(True)
+    try:
+        await call.flash(flash_ms)
+        if not await _wait_dial_tone(ctx):
+            await call.flash(flash_ms)  # back to the caller
+            return Attempt("no_dial_tone")
+        ctx.log("forward_dial", person=node.person)
+        attempt = await _ring(ctx, person.number, node.ring_timeout_s * 1000)
+        if attempt.result == "answered":
+            attempt = await _whisper(ctx, node)
+        if attempt.result != "accepted":
+            await _back_to_caller(ctx, flash_ms)
+        return attempt
+    finally:
+        call.consulting(False)
+
+
+async def run_forward(ctx: CallContext, node_id: str, node: ForwardNode) -> str | None:
+    if node.prompt:
+        await ctx.say(node.prompt, barge_in=False)
+    else:
+        await ctx.call.play(ctx.services.prompts.render(phrase("connecting", ctx.language),
+                                                        ctx.language), barge_in=False)
+    flash_ms = ctx.settings.line.flash_ms_for(ctx.settings.business.country)
+    attempt = await _try(ctx, node, flash_ms)
+    ctx.last_forward_result = attempt.result
+    ctx.log("forward_result", person=node.person, result=attempt.result, detail=attempt.detail)
+    if attempt.result == "accepted":
+        ctx.outcome = "forwarded"
+        if ctx.settings.line.transfer == "transfer":
+            ctx.end_reason = "transferred"
+            return None  # hanging up completes the transfer
+        await ctx.call.flash(flash_ms)  # conference all three; stay until it ends
+        ctx.end_reason = "conference_ended"
+        try:
+            await ctx.call.pause(CONFERENCE_WATCH_MS)
+        except CallEnded:
+            pass
+        return None
+    await ctx.call.play(ctx.services.prompts.render(phrase("not_reached", ctx.language),
+                                                    ctx.language))
+    return node.fallback
