@@ -24,10 +24,10 @@ from typing import Any
 
 from firmware.ivr.call import Call
 from firmware.ivr.context import CallContext, Services
-from firmware.ivr.rules import classify, entry_for, rings_for
 from firmware.ivr.session import run_flow
 from firmware.line.base import CallerId, ExtensionOffHook, Hangup, Line, LineStatus, Ring
 from firmware.settings import Settings
+from firmware.settings.callers import classify, entry_for, rings_for
 
 log = logging.getLogger("ivrbox.engine")
 
@@ -120,26 +120,32 @@ class Engine:
         self._emit("ring", call_id=call_id, count=rings)
         if caller is not None:
             self._log_caller(call_id, caller)
-        classified = classify(settings, caller)
-        while rings < rings_for(settings, classified.caller_class) or (
-            settings.line.action_for(classified.caller_class) == "ignore"
+        caller_class = self._classify(settings, caller)
+        while rings < rings_for(settings, caller_class) or (
+            settings.line.action_for(caller_class) == "ignore"
         ):
             try:
                 event = await asyncio.wait_for(self.line.next_event(), self._ring_gap_s)
             except asyncio.TimeoutError:
-                return self._unanswered(call_id, "missed", classified.caller_class, caller)
+                return self._unanswered(call_id, "missed", caller_class, caller)
             if isinstance(event, Ring):
                 rings = event.count if event.count > rings else rings + 1
                 self._emit("ring", call_id=call_id, count=rings)
             elif isinstance(event, CallerId):
                 caller = event
                 self._log_caller(call_id, caller)
-                classified = classify(settings, caller)
+                caller_class = self._classify(settings, caller)
             elif isinstance(event, ExtensionOffHook):
-                return self._unanswered(call_id, "answered_by_office", classified.caller_class, caller)
+                return self._unanswered(call_id, "answered_by_office", caller_class, caller)
             elif isinstance(event, Hangup):
-                return self._unanswered(call_id, "missed", classified.caller_class, caller)
-        return await self._answer(settings, call_id, started, caller, classified)
+                return self._unanswered(call_id, "missed", caller_class, caller)
+        return await self._answer(settings, call_id, started, caller, caller_class)
+
+    @staticmethod
+    def _classify(settings: Settings, caller: CallerId | None) -> str:
+        number = caller.number if caller is not None and caller.checksum_ok else None
+        absent = caller.number_absent if caller is not None else None
+        return classify(settings, number, absent)
 
     def _log_caller(self, call_id: int, caller: CallerId) -> None:
         absent = caller.number_absent or caller.name_absent
@@ -156,7 +162,7 @@ class Engine:
                            caller.number if caller else None)
 
     async def _answer(self, settings: Settings, call_id: int, started: int,
-                      caller: CallerId | None, classified: Any) -> CallSummary:
+                      caller: CallerId | None, caller_class: str) -> CallSummary:
         line = self.line
         await line.answer()
         self.state = "in_call"
@@ -173,18 +179,18 @@ class Engine:
             settings=settings, services=self.services, call=call, call_id=call_id,
             line_name=self.line_name, caller=caller, started_wall_ms=answered_wall,
             started_clock=line.clock, language=settings.business.default_language,
-            caller_class=classified.caller_class,
+            caller_class=caller_class,
             on_event=lambda kind, detail: self._emit(kind, call_id=call_id, **detail),
         )
         holder["ctx"] = ctx
         self.services.store.calls.answered(call_id, at_ms=answered_wall)
-        ctx.log("answered", caller_class=classified.caller_class)
+        ctx.log("answered", caller_class=caller_class)
         try:
-            if settings.line.action_for(classified.caller_class) == "reject":
+            if settings.line.action_for(caller_class) == "reject":
                 ctx.outcome, ctx.end_reason = "rejected", "caller_rules"
-                ctx.log("rejected", caller_class=classified.caller_class)
+                ctx.log("rejected", caller_class=caller_class)
             else:
-                await run_flow(ctx, entry_for(settings, classified))
+                await run_flow(ctx, entry_for(settings, caller_class, caller.number if caller else None))
         finally:
             try:
                 await line.hangup()
@@ -196,4 +202,4 @@ class Engine:
                 self._emit("call_end", call_id=call_id, outcome=ctx.outcome,
                            end_reason=ctx.end_reason, path=list(ctx.path))
         return CallSummary(call_id, ctx.outcome, ctx.end_reason, tuple(ctx.path),
-                           classified.caller_class, caller.number if caller else None)
+                           caller_class, caller.number if caller else None)

@@ -170,7 +170,12 @@ class Voicemail:
 
     # -- PIN lock-out ------------------------------------------------------------------
 
-    def check_pin(self, mailbox: str, entered: str, verify: Callable[[str], bool]) -> PinCheck:
+    def check_pin(self, mailbox: str, entered: str, verify: Callable[[str], bool], *,
+                  max_failures: int | None = None, lockout_ms: int | None = None) -> PinCheck:
+        """Verify a PIN unless locked; `max_failures`/`lockout_ms` override the policy
+        (a mailbox-login node sets its own)."""
+        max_failures = self.policy.max_pin_failures if max_failures is None else max_failures
+        lockout_ms = self.policy.lockout_ms if lockout_ms is None else lockout_ms
         lockouts = self.store.lockouts
         now = self._now()
         state = lockouts.state(mailbox)
@@ -179,6 +184,5 @@ class Voicemail:
         if verify(entered):
             lockouts.reset(mailbox)
             return PinCheck(True)
-        state = lockouts.record_failure(mailbox, self.policy.max_pin_failures,
-                                        self.policy.lockout_ms, now)
+        state = lockouts.record_failure(mailbox, max_failures, lockout_ms, now)
         return PinCheck(False, state.locked_until_ms if state.locked(now) else None, state.failures)
