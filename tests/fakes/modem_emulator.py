@@ -53,6 +53,7 @@ FRAME = 160
 RATE = 8000
 DTMF_REPEAT_MS = 70
 TONE_REPORT_MS = 1000  # busy/dial tone reported after this much of it
+BACKGROUND_MS = 6000  # one loop of the exchange's tone after a hang-up
 GARBAGE = b"\r\n#\xa7!\x7f~\r\n"
 _BYTES = {"linear16": 2, "u8": 1, "s8": 1, "ulaw": 1, "alaw": 1}
 
@@ -122,7 +123,8 @@ class ModemEmulator:
         self._far_end = 0
         self.far_pos = 0
         self._scheduled: list[tuple[int, bytes]] = []
-        self._background: str | None = None
+        self._background: npt.NDArray[np.int16] | None = None
+        self.on_progress: Callable[[], None] | None = None  # called from the thread
         self._heard: list[npt.NDArray[np.int16]] = []
         self._power_on()
 
@@ -248,7 +250,9 @@ class ModemEmulator:
         self._scheduled.append((at, data))
         self._scheduled.sort(key=lambda item: item[0])
 
-    def far_hangup(self, style: str = "loop_drop") -> int:
+    def far_hangup(self, style: str = "loop_drop", country: str = "us") -> int:
+        """The caller leaves; "reorder"/"dial_tone": the exchange's tone follows (from
+        firmware.dsp.tones), and the modem reports busy/dial tone after a second."""
         with self._lock:
             at = max(self._far_end, self.far_pos)
             self._far.clear()
@@ -256,7 +260,8 @@ class ModemEmulator:
             if style == "loop_drop":
                 self._schedule(at, bytes([DLE]) + self.p.loop_drop_code)
             else:
-                self._background = style
+                kind = "reorder" if style == "reorder" else "dial"
+                self._background = tones.call_progress(kind, country, BACKGROUND_MS)
                 code = b"b" if style == "reorder" else b"d"
                 self._schedule(at + TONE_REPORT_MS * RATE // 1000, bytes([DLE]) + code)
         self._wake()
@@ -442,6 +447,8 @@ class ModemEmulator:
                 return "ERROR"
             self.off_hook = True
             self._heard = []
+            if self.on_progress:
+                self.on_progress()
             if p.offhook_report:
                 self._send(bytes([DLE]) + b"H")
             return p.answer_result
@@ -546,17 +553,13 @@ class ModemEmulator:
                 self._far.popleft()
             else:
                 self._far[0] = head[take:]
-        if filled < n and self._background:
-            t = np.arange(self.far_pos + filled, self.far_pos + n)
-            if self._background == "reorder":
-                tone = tones.sine_mix((480.0, 620.0), (n - filled) * 1000 / RATE, -15.0)
-                on = (t % 4000) < 2000
-            else:
-                tone = tones.sine_mix((350.0, 440.0), (n - filled) * 1000 / RATE, -15.0)
-                on = np.ones(len(t), bool)
-            out[filled:] = np.where(on, tone, 0)
+        if filled < n and self._background is not None:
+            idx = np.arange(self.far_pos + filled, self.far_pos + n) % len(self._background)
+            out[filled:] = self._background[idx]
         start = self.far_pos
         self.far_pos += n
+        if self.on_progress:
+            self.on_progress()
         due = [(at - start, data) for at, data in self._scheduled if at < self.far_pos]
         self._scheduled = [(at, d) for at, d in self._scheduled if at >= self.far_pos]
         return out, [(max(0, off), data) for off, data in due]
