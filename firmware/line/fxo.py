@@ -200,6 +200,8 @@ class FxoLine:
             self._emit(Ring(at=self._samples, count=report.count, cadence_ms=report.cadence_ms))
         elif report.kind == "noise":
             self.noise_bursts += 1
+            if not self._ring.count:  # it blinked on the alternations; no ring after all
+                self.board.set_led("line", "off")
         elif report.kind == "stopped":
             self.board.set_led("line", "off")
             self._reset_caller_id()

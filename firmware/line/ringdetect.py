@@ -23,7 +23,9 @@ frequency; more than two alternations make a ring (ring on), and 128 ms without 
 alternation ends it (ring off). We add, to tell a short ring from line noise, that a
 burst must last at least MIN_BURST_MS and pulse at a ringing rate (15-68 Hz ringing, seen
 once or twice per cycle depending on the opto-coupler). Bursts less than MAX_GROUP_GAP_MS
-apart are one ring (the UK's 0.4/0.2/0.4 double ring is one ring, not two).
+apart are one ring (the UK's 0.4/0.2/0.4 double ring is one ring, not two). A ring that
+matches the country's cadence is reported as soon as its last burst ends; any other
+(distinctive rings, a single short ring) once MAX_GROUP_GAP_MS of quiet has followed it.
 """
 
 from __future__ import annotations
@@ -99,7 +101,6 @@ class RingDetector:
     def __init__(self, country: str) -> None:
         self.country = country.lower()
         pattern = _pattern(self.country)
-        self._bursts_per_ring = len(pattern) // 2  # on/off pairs in one ring
         self._sequence_end_s = (pattern[-1] * SEQUENCE_END_FACTOR + SEQUENCE_END_EXTRA_MS) / 1000
         self.reset()
 
@@ -126,8 +127,8 @@ class RingDetector:
                 out.append(RingReport("noise", now))
             else:
                 self._group.append(burst)
-                if len(self._group) >= self._bursts_per_ring:
-                    out.append(self._emit_ring(now))
+                if cadence_matches(_cadence(self._group), self.country):
+                    out.append(self._emit_ring(now))  # the normal ring: say so at once
         if self._group and not self._edges and now - self._group[-1].end >= MAX_GROUP_GAP_MS / 1000:
             out.append(self._emit_ring(now))
         if (self.count and not self._edges and not self._group and self._last_ring_end is not None
@@ -158,13 +159,18 @@ class RingDetector:
 
     def _emit_ring(self, now: float) -> RingReport:
         group, self._group = self._group, []
-        cadence: list[int] = []
-        for i, burst in enumerate(group):
-            if i:
-                cadence.append(int(round((burst.start - group[i - 1].end) * 1000)))
-            cadence.append(int(round(burst.on_s * 1000)))
         self.count += 1
         self._last_ring_end = group[-1].end
-        measured = tuple(cadence)
+        measured = _cadence(group)
         return RingReport("ring", now, self.count, measured,
                           cadence_matches(measured, self.country))
+
+
+def _cadence(group: list[_Burst]) -> tuple[int, ...]:
+    """(on, off, on, ...) in whole ms of a group of bursts."""
+    cadence: list[int] = []
+    for i, burst in enumerate(group):
+        if i:
+            cadence.append(int(round((burst.start - group[i - 1].end) * 1000)))
+        cadence.append(int(round(burst.on_s * 1000)))
+    return tuple(cadence)
