@@ -14,6 +14,10 @@ API:
     data_config_path(data_dir) -> Path        where the published config lives
     await simulated_call(box, caller, parties=None, realtime=False, on_event=None)
                                               one SimCaller through the engine on a SimLine
+    StatusBoard(data_root)                    each line's state, shared with the page (a
+        .event_sink(line) / .set(line, state) / .read()   file, as systemd runs them apart)
+    web_services(box, status, line_name) -> WebServices   what the page is given
+    await serve_web(app, host, port)          uvicorn inside our event loop
 
 Everything above this module receives its collaborators through constructors; nothing
 reads a global. Hardware modules are imported only when that backend is chosen, so the
@@ -175,3 +179,72 @@ async def simulated_call(box: Box, caller: Any, *, parties: dict[str, Any] | Non
         return await engine.handle_call()
     finally:
         await line.close()
+
+
+STATES_BY_EVENT = {"ring": "ringing", "answered": "in_call", "call_end": "idle"}
+
+
+class StatusBoard:
+    """Each line's state ("idle", "ringing", "in_call", "missing") in <data>/status.json.
+
+    The engine writes it on every change; the web page (often another process) reads it.
+    Written atomically, so a reader never sees half a file.
+    """
+
+    def __init__(self, data_root: Path):
+        self.path = Path(data_root) / "status.json"
+        self._lines: dict[str, dict[str, Any]] = {}
+
+    def set(self, line: str, state: str, detail: str | None = None,
+            error: str | None = None) -> None:
+        import json
+        import time
+
+        entry = self._lines.setdefault(line, {})
+        if entry.get("state") == state and entry.get("detail") == detail and error is None:
+            return
+        entry.update(state=state, detail=detail, since_ms=int(time.time() * 1000))
+        if error is not None:
+            entry["last_error"] = error
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._lines), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def event_sink(self, line: str) -> Callable[[str, dict[str, Any]], None]:
+        def sink(kind: str, detail: dict[str, Any]) -> None:
+            if kind in STATES_BY_EVENT:
+                self.set(line, STATES_BY_EVENT[kind])
+            elif kind == "line_status":
+                state = detail.get("state")
+                self.set(line, "missing" if state == "missing" else "idle", detail.get("detail"))
+            elif kind == "error":
+                self.set(line, "idle", error=str(detail.get("error")))
+        return sink
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        import json
+
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+
+
+def web_services(box: Box, status: StatusBoard, line_name: str = "line1") -> Any:
+    from firmware.web.services import LineState, WebServices
+
+    def line_state() -> LineState:
+        entry = status.read().get(line_name, {})
+        return LineState(entry.get("state", "idle"), entry.get("detail"), entry.get("last_error"))
+
+    return WebServices(store=box.store, voicemail=box.voicemail, prompts=box.prompts,
+                       config_path=box.config.path, settings=box.config.current,
+                       line_state=line_state)
+
+
+async def serve_web(app: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                           access_log=False, lifespan="on"))
+    await server.serve()
