@@ -26,6 +26,15 @@ setup(
         "pyserial>=3.5",
         "pydantic>=2.5",
         "PyYAML>=6.0",
+        "tzdata",  # zoneinfo without the system's time-zone files
+        # the owner's web page
+        "fastapi>=0.110",
+        "uvicorn>=0.29",
+        "websockets>=12",  # the page's test call streams audio over a WebSocket
+        "Jinja2>=3.1",
+        "python-multipart>=0.0.9",
+        "argon2-cffi>=23.1",
+        "Babel>=2.14",
     ],
     extras_require={
         # Hardware access; imported lazily by the one module that owns each.
@@ -40,7 +49,9 @@ setup(
             "hypothesis>=6.90",
             "aiosmtpd>=1.4",
             "playwright>=1.40",
+            "httpx>=0.27",  # FastAPI's TestClient
             "gpiozero>=2.0",
+            "psutil>=5.9",  # benchmarks and resource tests
         ],
     },
     entry_points={"console_scripts": ["ivrbox = firmware.cli:main"]},
