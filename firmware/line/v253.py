@@ -73,11 +73,12 @@ def flash_register(ms: float) -> str:
 
 def _vts_items(digits: str, triples: bool, tone_ms: float, gap_ms: float) -> list[str]:
     items: list[str] = []
-    for key in digits.upper():
+    for typed in digits:
+        key = typed.upper()
         if key == ",":
             items.append(f"[0,0,{_units(DIAL_PAUSE_MS)}]")
         elif key not in DTMF_KEYS:
-            raise UsageError(f"'{key}' cannot be dialled (use 0-9, *, #, A-D or ',')")
+            raise UsageError(f"'{typed}' cannot be dialled (use 0-9, *, #, A-D or ',')")
         elif triples:
             low, high = DTMF_FREQS[key]
             items.append(f"[{int(low)},{int(high)},{_units(tone_ms)}]")
