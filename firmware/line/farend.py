@@ -130,15 +130,22 @@ class FarEnd:
         parts = [f for at, f in self.heard_frames if at >= clock]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
 
-    async def frames(self) -> AsyncIterator[tuple[int, Frame]]:
-        """Heard frames as they arrive; ends when this far end hangs up or is dropped."""
+    def frames(self) -> AsyncIterator[tuple[int, Frame]]:
+        """Heard frames from now on (subscribed at this call, so none is missed);
+        the iteration ends when this far end hangs up or is dropped."""
         queue: asyncio.Queue[tuple[int, Frame] | None] = asyncio.Queue()
         self._subscribers.append(queue)
-        try:
-            while (item := await queue.get()) is not None:
-                yield item
-        finally:
-            self._subscribers.remove(queue)
+        if not self.present:
+            queue.put_nowait(None)
+
+        async def stream() -> AsyncIterator[tuple[int, Frame]]:
+            try:
+                while (item := await queue.get()) is not None:
+                    yield item
+            finally:
+                self._subscribers.remove(queue)
+
+        return stream()
 
     # -- driven by the exchange -----------------------------------------------------
     def connect(self, clock: int) -> None:

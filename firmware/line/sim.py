@@ -161,12 +161,14 @@ class SimLine:
                               for i in range(0, len(audio), FRAME_SAMPLES))
 
     async def rx(self) -> Frame:
+        self._run_due()
         self._check_usable()
         frame = self._step()
         await self._pace()
         return frame
 
     async def tx(self, frame: Frame) -> None:
+        self._run_due()
         self._check_usable()
         data = np.asarray(frame)
         if data.shape != (FRAME_SAMPLES,):
@@ -233,8 +235,7 @@ class SimLine:
     def _step(self) -> Frame:
         """One 20 ms frame of line time: hook, audio both ways, events, clock."""
         clock = self._clock
-        while self._scheduled and self._scheduled[0][0] <= clock:
-            self._scheduled.pop(0)[2]()
+        self._run_due()
         box_tx = self._tx.popleft() if self._tx else silence_frame()
         flashing = False
         if self._timeline:  # queued flash / dial audio replaces the box's own audio
@@ -256,6 +257,11 @@ class SimLine:
             rx = silence_frame()
         self._clock = clock + FRAME_SAMPLES
         return silence_frame() if lost else rx
+
+    def _run_due(self) -> None:
+        """Faults and other scheduled actions whose clock position has come."""
+        while self._scheduled and self._scheduled[0][0] <= self._clock:
+            self._scheduled.pop(0)[2]()
 
     def _resync(self) -> None:
         self._wall0 = asyncio.get_running_loop().time()

@@ -68,7 +68,8 @@ def best_match(haystack: npt.ArrayLike, needle: npt.ArrayLike) -> float:
     size = 1 << int(np.ceil(np.log2(len(h) + len(n))))
     corr = np.fft.irfft(np.fft.rfft(h, size) * np.conj(np.fft.rfft(n, size)), size)
     corr = corr[: len(h) - len(n) + 1]
-    window = np.convolve(h * h, np.ones(len(n)), mode="valid")
+    energy = np.concatenate([[0.0], np.cumsum(h * h)])
+    window = energy[len(n):] - energy[: len(h) - len(n) + 1]  # sliding sum of h^2
     score = corr / np.sqrt(np.maximum(window, 1e-9) * float(n @ n))
     return float(score.max())
 
