@@ -14,6 +14,7 @@ API:
             .played_device() -> int16   everything the line played, device rate
             .played_line(start=0) -> int16   the same (from device sample `start`) at 8 kHz
             .history                    [(clock seconds, action, detail)]
+            .on_stop                    optional callback when the line stops the card
             .started / .reads / .samples_read
     fft_resample(samples, from_rate, to_rate) -> int16   whole-signal FFT resampling
 
@@ -70,6 +71,7 @@ class FakeAudioPort:
         self.block = max(1, int(device_rate * block_ms / 1000))
         self.limit_s = limit_s
         self.history: list[tuple[float, str, object]] = []
+        self.on_stop: Callable[[], None] | None = None  # a driver's hook: the line closed
         self.started = False
         self.reads = 0
         self.samples_read = 0  # at 8 kHz
@@ -115,6 +117,8 @@ class FakeAudioPort:
         self.started = False
         self._wake.set()
         self.history.append((self.clock(), "stop", None))
+        if self.on_stop is not None:
+            self.on_stop()
 
     async def read(self) -> Samples:
         while True:

@@ -70,6 +70,7 @@ class FxoExchange:
         self.background: Callable[[int, int], Samples] | None = None
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self.audio = FakeAudioPort(device_rate, source=self.produce)
+        self.audio.on_stop = self._wake  # waiters for line time give up: none will come
         self.factory = ClockedMockFactory(self.clock)
         self.pinmap = load_pinmap(pinmap)
         self.board = Board(self.pinmap, pin_factory=self.factory)
@@ -255,23 +256,28 @@ class FxoRig:
             if i == 0 and caller_id is not None and standard.startswith("bell202"):
                 ex.play(generate(caller_id, standard, rate=ex.rate), end + ex.ms(CID_AFTER_RING_MS))
         give_up = first + count * period
-        await ex.until_pred(lambda: ex.off_hook or ex.now >= give_up)
+        await ex.until_pred(lambda: ex.off_hook or ex.now >= give_up or not ex.audio.started)
         ex.cancel("ring")
         ex.set_input("ring_detect", False)
         return ex.off_hook
 
+    async def _step(self, end: int) -> None:
+        """Until line time `end`, or until the box closed the line (time stops then)."""
+        ex = self.exchange
+        await ex.until_pred(lambda: ex.now >= end or not ex.audio.started)
+
     async def wait(self, ms: float) -> None:
         ex = self.exchange
-        await ex.until(ex.now + ex.ms(ms))
+        await self._step(ex.now + ex.ms(ms))
 
     async def press(self, digits: str, on_ms: float = 100.0, off_ms: float = 100.0,
                     dbm0: float = -10.0) -> None:
         ex = self.exchange
-        await ex.until(ex.play(dtmf(digits, on_ms, off_ms, dbm0, rate=ex.rate)))
+        await self._step(ex.play(dtmf(digits, on_ms, off_ms, dbm0, rate=ex.rate)))
 
     async def speak(self, samples: npt.NDArray[np.int16]) -> None:
         ex = self.exchange
-        await ex.until(ex.play(fft_resample(samples, 8000, ex.rate)))
+        await self._step(ex.play(fft_resample(samples, 8000, ex.rate)))
 
     async def hang_up(self, style: str = "loop_drop") -> None:
         ex = self.exchange
@@ -279,10 +285,10 @@ class FxoRig:
             ex.set(dropping=True)
             end = ex.now + ex.ms(CPC_MS)
             ex.at(end, lambda: ex.set(dropping=False), "cpc")
-            await ex.until(end)
+            await self._step(end)
         elif style in ("reorder", "dial_tone"):
             ex.background = ex.tone("reorder" if style == "reorder" else "dial")
-            await ex.until(ex.now + ex.ms(20))
+            await self._step(ex.now + ex.ms(20))
         else:
             raise ValueError(f"hang-up style '{style}' (known: {', '.join(HANGUP_STYLES)})")
 
