@@ -161,6 +161,13 @@ def parse_script(text: str, base_dir: str | Path | None = None) -> list[Step]:
     for n, line in enumerate(text.splitlines(), start=1):
         for part in line.split(";"):
             words = part.split()
-            if words:
-                steps.append(_parse_one(words, f"script line {n} ('{part.strip()}')", base))
+            if not words:
+                continue
+            where = f"script line {n} ('{part.strip()}')"
+            try:
+                steps.append(_parse_one(words, where, base))
+            except UsageError as exc:  # a step's own check: say where it was
+                if str(exc).startswith(where):
+                    raise
+                raise UsageError(f"{where}: {exc}") from None
     return steps
