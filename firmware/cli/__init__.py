@@ -17,7 +17,7 @@ from firmware import __version__
 from firmware.errors import IvrboxError
 
 # Order here is the order in `ivrbox --help`.
-COMMANDS: tuple[str, ...] = ("run", "call", "callerid", "config")
+COMMANDS: tuple[str, ...] = ("run", "call", "callerid", "config", "tones", "gen")
 
 EXIT_USAGE = 2
 

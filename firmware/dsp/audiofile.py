@@ -118,7 +118,12 @@ def write_wav(path: str | Path, samples: npt.ArrayLike, rate: int = TARGET_RATE)
     x = np.asarray(samples)
     if x.dtype != np.int16:
         x = np.clip(np.round(x.astype(np.float64)), -32768, 32767).astype(np.int16)
-    soundfile.write(str(path), x, rate, subtype="PCM_16", format="WAV")
+    if not Path(path).parent.is_dir():
+        raise AudioFormatError(f"{path}: cannot write: no directory {Path(path).parent}")
+    try:
+        soundfile.write(str(path), x, rate, subtype="PCM_16", format="WAV")
+    except (soundfile.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioFormatError(f"{path}: cannot write: {_reason(str(exc))}") from None
 
 
 def _ffprobe(p: Path) -> AudioInfo:
