@@ -13,7 +13,7 @@ Sample positions count from the last reset. Acceptance numbers (ITU-T Q.23/Q.24,
 201 235-3, our issue 2) and how this receiver meets them:
 
     requirement                          accept            reject     via
-    frequency offset, each tone          +-1.5 %           +-3.5 %    FREQ_TOL (2.5 %)
+    frequency offset, each tone          +-1.5 %           +-3.5 %    FREQ_TOL (2.2 %)
     tone duration                        >= 40 ms          <= 23 ms   MIN_ON_MS (30 ms)
     pause splitting two equal keys       >= 40 ms                     END_ABSENT_BLOCKS
     dropout inside one tone (no split)   < 20 ms                      END_ABSENT_BLOCKS
@@ -24,15 +24,19 @@ Sample positions count from the last reset. Acceptance numbers (ITU-T Q.23/Q.24,
 
 How: each 51-sample span (6.4 ms) gets one DFT term per DTMF frequency (goertzel.py); two
 adjacent spans make a 102-sample block (12.75 ms, hop 6.4 ms). A block "hits" a key when
-its strongest row and column tones stand REL_PEAK_DB above the others of their group, are
-loud enough, their phase advance from span to span puts them within FREQ_TOL of nominal,
-the twist is in range, the two tones carry TONE_FRACTION_DB of the block's AC power and
-the column tone's second harmonic is HARMONIC_DB down (speech and music fail the last two). A key
-goes down once a hit block lies wholly inside a tone present for MIN_ON_MS (the onset is
-measured from the partial amplitude of the tone's first block, so duration is judged to a
-few samples, not to a block). It comes up after END_ABSENT_BLOCKS blocks without both
-tones within PRESENT_DB of the key's level. Only decisions that need them see Python
-loops; the analysis of all complete blocks of a feed() is a handful of numpy operations.
+its strongest row and column tones stand REL_PEAK_DB above the others of their group,
+the phase advance from the previous block puts both within FREQ_TOL of nominal, their
+levels (corrected for the droop that offset causes) are loud enough and within the twist
+limits, the two carry TONE_FRACTION_DB of the block's AC power, everything else together
+is no stronger than the weaker tone (WEAK_TONE_DB: a chord's third note, a vowel's other
+harmonics) and the column tone's second harmonic is HARMONIC_DB down. A key goes down at
+a hit block wholly inside a tone that has been present MIN_ON_MS, when the CONFIRM_BLOCKS
+before it hit too; the onset is measured from the partial amplitude of the tone's first
+block, so duration is judged to a few samples, not to a block. The key comes up after
+END_ABSENT_BLOCKS blocks without both tones within PRESENT_DB of the key's level. Python
+loops run only where a decision is being made; the analysis of all complete blocks of a
+feed() is a handful of numpy operations, exact (integer) up to the DFT terms, so feeding
+one sample at a time gives the same events as feeding the whole buffer.
 """
 
 from __future__ import annotations
@@ -52,11 +56,12 @@ SPAN = 51  # samples: analysis hop (6.375 ms)
 BLOCK = 2 * SPAN  # samples: analysis block (12.75 ms), two spans
 
 MIN_LEVEL_DBM0 = -42.0  # each tone
-FREQ_TOL = 0.025  # relative offset from nominal, each tone
+FREQ_TOL = 0.022  # relative offset from nominal, each tone
 TWIST_MIN_DB = -10.0  # high-group level minus low-group level
 TWIST_MAX_DB = 6.0
 REL_PEAK_DB = 6.0  # best tone of a group over the next best of that group (block power)
-TONE_FRACTION_DB = -2.2  # the two tones' share of the block's AC power (60 %)
+TONE_FRACTION_DB = -1.55  # the two tones' share of the block's AC power (70 %)
+WEAK_TONE_DB = 0.0  # all other AC power together, relative to the weaker tone, at most
 HARMONIC_DB = -14.0  # second harmonic relative to its fundamental, at most
 MIN_ON_MS = 30.0  # tone present this long (onset estimate to decision) before a KeyDown
 PRESENT_DB = -12.0  # a block still carries the key: both tones within this of its level
@@ -74,6 +79,7 @@ _BANK = GoertzelBank(_FREQS, SPAN, RATE)
 _HARMONICS = GoertzelBank([2.0 * f for f in DTMF_COLS_HZ], SPAN, RATE)
 _COS_TOL = np.cos(2.0 * np.pi * FREQ_TOL * np.asarray(_FREQS) * SPAN / RATE)
 _MIN_AMP = dbm0_to_peak(MIN_LEVEL_DBM0)
+_MIN_AMP_DROOPED = _MIN_AMP * 10.0 ** (-6.0 / 20.0)  # quick pre-check, before droop is known
 
 
 def _db(value: float) -> float:
@@ -105,17 +111,18 @@ class DigitSpan:
 def _analyse(terms: npt.NDArray[np.complex128], energy: npt.NDArray[np.float64],
              total: npt.NDArray[np.float64], rows: npt.NDArray[np.float64]
              ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
-    """Blocks from n+1 consecutive spans -> (tone amplitudes (n, 8), hit key index or -1).
+    """Spans 0..m-1 -> blocks 1..m-2 (block i = spans i, i+1): tone amplitudes (n, 8) in
+    peak units and the key index each block hits, or -1.
 
-    Amplitudes are |span a| + |span b| in peak units: the phase-aligned block term, which
-    droops only as much as one span does for an off-nominal tone, and is proportional to
-    the part of the block a tone covers (what onset and end estimates use).
+    Block i-1 (spans i-1, i) serves only as the reference for block i's frequency check:
+    the phase advance from one whole block to the next, one span later, is less biased by
+    the other tone of the pair than the advance from span to span would be.
     """
-    mag = np.abs(terms)
-    amp = (mag[:-1] + mag[1:]) * (1.0 / SPAN)
-    a, b = terms[:-1], terms[1:]
-    block = _BANK.join(a, b)
-    power = block.real ** 2 + block.imag ** 2
+    blocks = _BANK.join(terms[:-1], terms[1:])
+    power = blocks.real ** 2 + blocks.imag ** 2
+    mag = np.sqrt(power)
+    amp = mag[1:] * (1.0 / SPAN)
+    power = power[1:]
     n = len(amp)
     hits = np.full(n, -1, dtype=np.int8)
     if n == 0:
@@ -126,33 +133,42 @@ def _analyse(terms: npt.NDArray[np.complex128], energy: npt.NDArray[np.float64],
     rel = _db(-REL_PEAK_DB) ** 2
     ok = ((power[:, :4] <= (power[idx, row] * rel)[:, None]).sum(axis=1) == 3)
     ok &= ((power[:, 4:] <= (power[idx, col] * rel)[:, None]).sum(axis=1) == 3)
-    ok &= (amp[idx, row] >= _MIN_AMP) & (amp[idx, col] >= _MIN_AMP)
+    ok &= (amp[idx, row] >= _MIN_AMP_DROOPED) & (amp[idx, col] >= _MIN_AMP_DROOPED)
     cand = np.flatnonzero(ok)
     if len(cand) == 0:
         return amp, hits
     r, c = row[cand], col[cand]
-    ar, ac = amp[cand, r], amp[cand, c]
-    # Frequency: the phase advance from span a to span b, within FREQ_TOL of nominal.
-    ok = _BANK.step(a[cand, r], b[cand, r], r) >= (
-        _COS_TOL[r] * mag[cand, r] * mag[cand + 1, r])
-    ok &= _BANK.step(a[cand, c], b[cand, c], c) >= (
-        _COS_TOL[c] * mag[cand, c] * mag[cand + 1, c])
+    tone_amp = []
+    ok = np.ones(len(cand), dtype=bool)
+    for t in (r, c):
+        # cos(phase advance) = cos(2 pi offset span / rate); the block's droop from that
+        # offset is sqrt((1 + cos) / 2), up to the small droop of one span.
+        norm = mag[cand, t] * mag[cand + 1, t]
+        step = _BANK.step(blocks[cand, t], blocks[cand + 1, t], t)
+        ok &= (step >= _COS_TOL[t] * norm) & (norm > 0.0)
+        cos = step / np.where(norm > 0.0, norm, 1.0)
+        tone_amp.append(amp[cand, t] / np.sqrt(np.maximum(0.5 + 0.5 * cos, 0.25)))
+    ar, ac = tone_amp
+    ok &= (ar >= _MIN_AMP) & (ac >= _MIN_AMP)
     ok &= (ac >= ar * _db(TWIST_MIN_DB)) & (ac <= ar * _db(TWIST_MAX_DB))
     # Two tones carry most of the AC power (mean power of a sine = amplitude^2 / 2).
-    e = energy[cand] + energy[cand + 1]
-    s = total[cand] + total[cand + 1]
+    e = energy[cand + 1] + energy[cand + 2]
+    s = total[cand + 1] + total[cand + 2]
     ac_power = (e - s * s / BLOCK) / BLOCK
-    ok &= (ar * ar + ac * ac) * 0.5 >= _db(TONE_FRACTION_DB) ** 2 * ac_power
-    cand, r, c, ar, ac = cand[ok], r[ok], c[ok], ar[ok], ac[ok]
+    pr, pc = ar * ar * 0.5, ac * ac * 0.5
+    ok &= pr + pc >= _db(TONE_FRACTION_DB) ** 2 * ac_power
+    # ... and the weaker tone outweighs everything else together (a third note does not).
+    ok &= ac_power - pr - pc <= _db(WEAK_TONE_DB) ** 2 * np.minimum(pr, pc)
+    cand, c, ar, ac = cand[ok], c[ok], ar[ok], ac[ok]
     if len(cand) == 0:
         return amp, hits
     # The column tone's second harmonic well down: vowels and most instruments are rich
     # in harmonics. (A row tone's second harmonic lies 58-71 Hz from a column tone, so
     # one block cannot measure it; the power-share test above covers the rows.)
-    harm = _HARMONICS.join(_HARMONICS.spans(rows[cand]), _HARMONICS.spans(rows[cand + 1]))
-    h2 = np.abs(harm[np.arange(len(cand)), c - 4]) * (2.0 / BLOCK)
+    harm = _HARMONICS.join(_HARMONICS.spans(rows[cand + 1]), _HARMONICS.spans(rows[cand + 2]))
+    h2 = np.abs(harm[np.arange(len(cand)), c - 4]) * (1.0 / SPAN)
     ok = h2 <= ac * _db(HARMONIC_DB)
-    hits[cand[ok]] = (r[ok] * 4 + (c[ok] - 4)).astype(np.int8)
+    hits[cand[ok]] = (row[cand[ok]] * 4 + (c[ok] - 4)).astype(np.int8)
     return amp, hits
 
 
@@ -168,7 +184,10 @@ class DtmfDetector:
     def reset(self) -> None:
         self._fed = 0  # samples fed since reset
         self._pending = np.zeros(0, dtype=np.int16)  # the start of an incomplete span
-        self._prev: tuple | None = None  # (term, energy, total, row) of the last span
+        # The last two spans analysed (terms, energy, sum, samples); at the start, one
+        # span of silence before sample 0, so that block 0 has a predecessor.
+        self._tail = (np.zeros((1, 8), dtype=np.complex128), np.zeros(1), np.zeros(1),
+                      np.zeros((1, SPAN)))
         self._next_block = 0  # index of the next block to analyse
         self._amp_hist = np.zeros((0, 8))  # the last blocks analysed, for look-backs
         self._hit_hist = np.zeros(0, dtype=np.int8)
@@ -212,17 +231,16 @@ class DtmfDetector:
         terms = _BANK.spans(rows)
         energy = np.einsum("ij,ij->i", rows, rows)
         total = rows.sum(axis=1)
-        if self._prev is not None:
-            p_term, p_energy, p_total, p_row = self._prev
-            terms = np.vstack([p_term, terms])
-            energy = np.concatenate([p_energy, energy])
-            total = np.concatenate([p_total, total])
-            rows = np.vstack([p_row, rows])
-        self._prev = (terms[-1:], energy[-1:], total[-1:], rows[-1:])
+        t_terms, t_energy, t_total, t_rows = self._tail
+        terms = np.concatenate([t_terms, terms])
+        energy = np.concatenate([t_energy, energy])
+        total = np.concatenate([t_total, total])
+        rows = np.concatenate([t_rows, rows])
+        self._tail = (terms[-2:], energy[-2:], total[-2:], rows[-2:])
         amp, hits = _analyse(terms, energy, total, rows)
         if len(hits) == 0:
             return []
-        amp_all = np.vstack([self._amp_hist, amp])
+        amp_all = np.concatenate([self._amp_hist, amp])
         hit_all = np.concatenate([self._hit_hist, hits])
         base = self._next_block - len(self._hit_hist)  # block index of amp_all[0]
         events = self._decide(amp_all, hit_all, base, len(self._hit_hist))
