@@ -94,9 +94,14 @@ class CallContext:
             self.on_event(kind, {"t_ms": self.t_ms(), "node": self.node, **detail})
 
     # -- speaking ----------------------------------------------------------------------
+    def prompt_language(self, prompt_id: str) -> str:
+        """The call's language if the prompt has it, else the business's default."""
+        prompt = self.settings.prompts[prompt_id]
+        return self.language if prompt.has(self.language) else self.settings.business.default_language
+
     def prompt_audio(self, prompt_id: str):  # -> int16 array
         prompt = self.settings.prompts[prompt_id]
-        language = self.language if prompt.has(self.language) else self.settings.business.default_language
+        language = self.prompt_language(prompt_id)
         text = prompt.text(language) or ""
         rel = prompt.file.get(language)
         path = self.services.store.data.absolute(rel) if rel else None
@@ -106,7 +111,7 @@ class CallContext:
         """Play a configured prompt; True if the caller pressed a key during it."""
         if not prompt_id:
             return False
-        self.log("prompt", prompt=prompt_id)
+        self.log("prompt", prompt=prompt_id, language=self.prompt_language(prompt_id))
         return await self.call.play(self.prompt_audio(prompt_id), barge_in=barge_in)
 
     async def say_words(self, ids: list[str], *, barge_in: bool = True) -> bool:
