@@ -57,6 +57,7 @@ DEFAULT_FLASH_MS = {"us": 500, "tw": 500, "cn": 500, "jp": 500, "uk": 100, "de":
 DIAL_ON_MS, DIAL_OFF_MS = 80.0, 80.0  # DTMF dialling speed (Q.23: >= 40 ms each)
 DIAL_DBM0 = -8.0
 MAX_REALTIME_LAG_S = 0.25  # further behind the wall clock than this: start afresh
+CID_BLOCK_FRAMES = 10  # on-hook audio is decoded for caller ID 200 ms at a time
 
 
 class SimLine:
@@ -83,6 +84,7 @@ class SimLine:
         self._scheduled: list[tuple[int, int, Callable[[], None]]] = []
         self._seq = 0
         self._decoder = CallerIdDecoder()
+        self._on_hook_audio: list[Frame] = []
         self._wake = asyncio.Event()
         self._wall0 = 0.0
         self._clock0 = 0
@@ -115,6 +117,9 @@ class SimLine:
         self._check_open()
         while not self._events:
             if not self.exchange.active and not self._scheduled and not self._off_hook:
+                self._decode_caller_id()
+                if self._events:
+                    break
                 self._wake.clear()
                 await self._wake.wait()
                 self._check_open()
@@ -131,6 +136,7 @@ class SimLine:
 
     async def answer(self) -> None:
         self._check_usable()
+        self._decode_caller_id()
         self._off_hook = True
         self._decoder.reset()
 
@@ -247,16 +253,26 @@ class SimLine:
         rx, events = self.exchange.step(clock, off_hook,
                                         silence_frame() if lost else box_tx)
         self._events.extend(events)
-        if not off_hook:
-            for msg in self._decoder.feed(rx):
-                self._events.append(CallerId(
-                    at=clock + FRAME_SAMPLES, number=msg.number, name=msg.name,
-                    when=msg.when, number_absent=msg.number_absent,
-                    name_absent=msg.name_absent, standard=msg.standard,
-                    checksum_ok=msg.checksum_ok))
-            rx = silence_frame()
         self._clock = clock + FRAME_SAMPLES
+        if not off_hook:  # on-hook audio only reaches the caller ID decoder
+            self._on_hook_audio.append(rx)
+            if len(self._on_hook_audio) >= CID_BLOCK_FRAMES:
+                self._decode_caller_id()
+            rx = silence_frame()
         return silence_frame() if lost else rx
+
+    def _decode_caller_id(self) -> None:
+        """Feed the decoder in blocks (far cheaper than per frame); a message is reported
+        at the end of the block it ended in, at most CID_BLOCK_FRAMES frames late."""
+        if not self._on_hook_audio:
+            return
+        block = np.concatenate(self._on_hook_audio)
+        self._on_hook_audio = []
+        for msg in self._decoder.feed(block):
+            self._events.append(CallerId(
+                at=self._clock, number=msg.number, name=msg.name, when=msg.when,
+                number_absent=msg.number_absent, name_absent=msg.name_absent,
+                standard=msg.standard, checksum_ok=msg.checksum_ok))
 
     def _run_due(self) -> None:
         """Faults and other scheduled actions whose clock position has come."""
