@@ -13,6 +13,7 @@ API:
     SoundDevicePort(device, *, rates=(48000, 44100, 16000), blocksize_ms=20)
                             the real port over python-sounddevice (PortAudio/ALSA)
     find_device(sd, name)   index of the first duplex device whose name contains `name`
+                            (mono preferred; a stereo-only card gets the line on both)
 
 Why convert here: many USB sound cards refuse 8 kHz on ALSA `hw:` devices, so we capture
 at a rate the card offers and resample at this edge; everything above it is 8 kHz.
@@ -130,16 +131,23 @@ def find_device(sd: Any, name: str) -> int:
                    "check the USB cable and the `line.device` setting")
 
 
-def _supported_rate(sd: Any, index: int, rates: tuple[int, ...]) -> int:
-    """The first rate in `rates` (then 8 kHz) that the device accepts for mono int16."""
-    for rate in (*rates, LINE_RATE):
+def _settings(sd: Any, index: int, rates: tuple[int, ...]) -> tuple[int, int, int]:
+    """(rate, input channels, output channels) the device accepts for 16-bit audio: the
+    first rate of `rates` (then 8 kHz), mono where possible. Many USB cards play only
+    stereo on `hw:`; we then send the line's audio on both channels."""
+    def accepts(check: Any, rate: int, channels: int) -> bool:
         try:
-            sd.check_input_settings(device=index, channels=1, dtype="int16", samplerate=rate)
-            sd.check_output_settings(device=index, channels=1, dtype="int16", samplerate=rate)
+            check(device=index, channels=channels, dtype="int16", samplerate=rate)
         except Exception:  # PortAudioError or ValueError, depending on the host API
-            continue
-        return rate
-    raise LineError(f"sound card #{index} accepts none of {rates} Hz mono 16-bit")
+            return False
+        return True
+
+    for rate in (*rates, LINE_RATE):
+        ins = [c for c in (1, 2) if accepts(sd.check_input_settings, rate, c)]
+        outs = [c for c in (1, 2) if accepts(sd.check_output_settings, rate, c)]
+        if ins and outs:
+            return rate, ins[0], outs[0]
+    raise LineError(f"sound card #{index} accepts none of {rates} Hz, mono or stereo, 16-bit")
 
 
 class SoundDevicePort:
@@ -180,6 +188,8 @@ class SoundDevicePort:
             else:
                 self._captured.append(indata[:, 0].copy())
             self._fill(outdata[:, 0], frames)
+            if outdata.shape[1] > 1:  # a stereo-only card: the line on both channels
+                outdata[:, 1:] = outdata[:, :1]
             loop = self._loop
             if loop is not None:
                 loop.call_soon_threadsafe(self._drain)
@@ -226,10 +236,10 @@ class SoundDevicePort:
         self._loop = asyncio.get_running_loop()
         try:
             index = find_device(sd, self.device)
-            self.device_rate = _supported_rate(sd, index, self.rates)
+            self.device_rate, ins, outs = _settings(sd, index, self.rates)
             self._edge = RateEdge(self.device_rate)
             self._stream = sd.Stream(
-                device=(index, index), samplerate=self.device_rate, channels=1,
+                device=(index, index), samplerate=self.device_rate, channels=(ins, outs),
                 dtype="int16", blocksize=int(self.device_rate * self.blocksize_ms / 1000),
                 latency="low", callback=self._callback)
             self._stream.start()

@@ -45,11 +45,14 @@ class FakeStream:
 
     def cycle(self, indata: np.ndarray, flags: Flags | None = None) -> np.ndarray:
         """One PortAudio period, run on a thread of its own: input in, output out."""
-        out = np.full((len(indata), 1), 12345, dtype=np.int16)  # garbage until filled
+        ins, outs = self.kw["channels"]
+        out = np.full((len(indata), outs), 12345, dtype=np.int16)  # garbage until filled
+        frames = np.repeat(indata.reshape(-1, 1), ins, axis=1)
         t = threading.Thread(target=self.kw["callback"],
-                             args=(indata.reshape(-1, 1), out, len(indata), None, flags or Flags()))
+                             args=(frames, out, len(indata), None, flags or Flags()))
         t.start()
         t.join()
+        self.last_out = out
         return out[:, 0].copy()
 
 
@@ -62,12 +65,16 @@ class FakeSoundDevice(types.ModuleType):
     def query_devices(self) -> list[dict[str, Any]]:
         return DEVICES
 
-    def _check(self, device: int, channels: int, dtype: str, samplerate: int) -> None:
+    out_channels = {1, 2}
+
+    def check_input_settings(self, device: int, channels: int, dtype: str, samplerate: int) -> None:
         if samplerate not in self.rates:
             raise RuntimeError(f"Invalid sample rate [PaErrorCode -9997] ({samplerate})")
 
-    check_input_settings = _check
-    check_output_settings = _check
+    def check_output_settings(self, device: int, channels: int, dtype: str, samplerate: int) -> None:
+        self.check_input_settings(device, channels, dtype, samplerate)
+        if channels not in self.out_channels:
+            raise RuntimeError(f"Invalid number of channels [PaErrorCode -9998] ({channels})")
 
     def Stream(self, **kw: Any) -> FakeStream:  # noqa: N802 - sounddevice's name
         return FakeStream(self, **kw)
@@ -124,6 +131,22 @@ def test_falls_back_through_the_rates(sd: FakeSoundDevice) -> None:
         await b.stop()
         return a.device_rate, b.device_rate
     assert run(body) == (44100, 8000)
+
+
+def test_a_stereo_only_card_gets_the_line_on_both_channels(sd: FakeSoundDevice) -> None:
+    async def body() -> FakeStream:
+        sd.out_channels = {2}
+        port = SoundDevicePort("USB")
+        await port.start()
+        stream = sd.streams[0]
+        for _ in range(5):
+            port.write(tone(1000.0, 160, 8000))
+        stream.cycle(np.zeros(960, np.int16))
+        await port.stop()
+        return stream
+    stream = run(body)
+    assert stream.kw["channels"] == (1, 2)
+    assert np.any(stream.last_out[:, 0]) and np.array_equal(stream.last_out[:, 0], stream.last_out[:, 1])
 
 
 def test_no_usable_device_or_rate(sd: FakeSoundDevice) -> None:
