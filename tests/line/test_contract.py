@@ -24,7 +24,7 @@ from firmware.dsp.dtmf import DtmfDetector, KeyDown
 from firmware.dsp.level import dbm0_to_peak
 from firmware.line.base import (SAMPLE_RATE, CallerId, Hangup, HangupCause, HardwareDtmf,
                                 LineEvent, Ring, Tone, frames_of, ms_to_samples)
-from tests.line.rig import Rig, importable_rigs, rig_factory, run
+from tests.line.rig import RIGS, Rig, importable_rigs, missing_rigs, rig_factory, run
 
 CID = CallerIdInfo(number="5551234567", name="ALICE SMITH", when="11241530")
 ANSWER_AFTER_RINGS = 2
@@ -87,7 +87,7 @@ class CallRecord:
     @property
     def digits(self) -> str:
         merged: list[tuple[int, str]] = []
-        for at, digit in sorted(self.keys):  # one key seen both ways counts once
+        for at, digit in sorted(self.keys, key=lambda k: k[0]):  # stable: arrival order
             if merged and merged[-1][1] == digit and at - merged[-1][0] < ms_to_samples(150):
                 continue
             merged.append((at, digit))
@@ -211,3 +211,9 @@ def test_close_leaves_the_line_on_hook_even_mid_call(backend: str) -> None:
 
     assert run(body) is False
 
+
+
+def test_every_backend_has_a_rig() -> None:
+    """All three backends plug into this suite; a missing rig module fails here."""
+    assert set(RIGS) == {"sim", "modem", "fxo"}
+    assert not missing_rigs(), f"rigs missing: {missing_rigs()}"

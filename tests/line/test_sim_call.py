@@ -226,3 +226,17 @@ def test_the_opening_status_and_a_second_caller_waiting_for_the_line() -> None:
 
     ring = run(body)
     assert isinstance(ring, Ring) and ring.count == 1 and second.rings == 1
+
+
+def test_line_noise_from_the_caller_does_not_hide_the_keys() -> None:
+    caller = SimCaller("wait 0.5; press 68; wait 1", noise_dbm0=-45.0, seed=3)
+
+    async def body():
+        line = SimLine("us")
+        await ring_and_answer(line, caller)
+        rx, _ = await exchange_audio(line, 2000)
+        return rx
+
+    rx = run(body)
+    assert abs(rms_dbm0(rx[: ms_to_samples(400)]) - (-45.0)) < 1.0  # noise, not silence
+    assert digits_of(rx) == "68"
