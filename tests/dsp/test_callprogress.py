@@ -192,23 +192,25 @@ def test_speech_gives_no_tone_events(speech: np.ndarray, country: str) -> None:
 
 @pytest.fixture(scope="module")
 def music(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
-    """Hold music made by sox: plucked melody notes over sustained organ-like chords."""
-    out = tmp_path_factory.mktemp("music") / "music.wav"
+    """Hold music made by sox: a plucked melody, then sustained organ-like chords."""
+    out = tmp_path_factory.mktemp("music")
     notes = ["A3", "C4", "E4", "G#3", "A4", "B3", "D4", "F4", "E4", "C4", "A3", "E3"]
-    cmd = ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(out), "synth"]
-    for n in notes:
-        cmd += ["0.45", "pluck", n, ":", "synth"]
-    cmd = cmd[:-2]
-    cmd += ["gain", "-6", "repeat", "2"]
-    subprocess.run(cmd, check=True, capture_output=True)
-    plucked = read_audio(out)
-    chord = out.with_name("chord.wav")
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(chord), "synth", "1.5",
-                    "triangle", "A2", "triangle", "mix", "C4", "triangle", "mix", "E4",
-                    "tremolo", "5", "40", ":", "synth", "1.5", "square", "F3", "square", "mix",
-                    "A3", "square", "mix", "C4", "gain", "-12", "repeat", "3"],
-                   check=True, capture_output=True)
-    return np.concatenate([plucked, read_audio(chord)])
+    melody = []
+    for n in notes:  # ':' chains play one after another
+        melody += ["synth", "0.45", "pluck", n, ":"]
+    chords = ["synth", "1.5", "triangle", "A2", "triangle", "mix", "C4", "triangle", "mix", "E4",
+              "tremolo", "5", "40", ":", "synth", "1.5", "square", "F3", "square", "mix", "A3",
+              "square", "mix", "C4"]
+    parts = []
+    for name, effects, post in (("melody", melody[:-1], ["gain", "-6", "repeat", "2"]),
+                                ("chords", chords, ["gain", "-12", "repeat", "3"])):
+        raw, wav = out / f"{name}-raw.wav", out / f"{name}.wav"
+        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(raw), *effects],
+                       check=True, capture_output=True)
+        subprocess.run(["sox", str(raw), str(wav), *post], check=True, capture_output=True)
+        parts.append(read_audio(wav))
+    assert sum(len(p) for p in parts) > 20 * RATE
+    return np.concatenate(parts)
 
 
 @pytest.mark.parametrize("country", tones.COUNTRIES)
