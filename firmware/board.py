@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from firmware.errors import ConfigError, ConfigProblem
+from firmware.errors import ConfigError, ConfigProblem, LineError
 
 PINMAP_DIR = Path(__file__).resolve().parents[1] / "hw" / "pinmaps"
 MIN_SAFE_HOOK_GPIO = 9  # GPIO 0-8 are pulled *up* at power-on on every Pi model
@@ -232,9 +232,10 @@ class Board:
                     device.when_activated = self._notifier(name, True)
                     device.when_deactivated = self._notifier(name, False)
                     self._devices[name] = device
-        except Exception:
+        except Exception as exc:  # no GPIO here, pin busy, permission: one clear error
             self.close()
-            raise
+            raise LineError(f"cannot set up the GPIO pins of board '{pinmap.board}': "
+                            f"{type(exc).__name__}: {exc}") from exc
 
     def _notifier(self, name: str, active: bool) -> Callable[[], None]:
         def notify() -> None:  # gpiozero's thread: no blocking, no raising

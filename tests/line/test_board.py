@@ -145,3 +145,23 @@ def test_a_board_without_an_led_ignores_it(factory: MockFactory) -> None:
     with pytest.raises(KeyError, match="loop_current"):
         board.is_active("loop_current")
     board.close()
+
+
+def test_cli_release_and_status(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from gpiozero import Device
+
+    from firmware.cli import main
+
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
+    try:
+        assert main(["board", "release"]) == 0
+        assert "on-hook" in capsys.readouterr().out
+        relay = Device.pin_factory.pin(load_pinmap(REF).pins["hook_relay"].gpio)
+        assert relay.state is False
+        assert main(["board", "status"]) == 0
+        assert "ring_detect      GPIO 17  inactive" in capsys.readouterr().out
+        assert main(["board", "status", "--pinmap", "no-such-board"]) == 2
+    finally:
+        if Device.pin_factory is not None:
+            Device.pin_factory.close()
+        Device.pin_factory = None
