@@ -17,8 +17,7 @@ from firmware import __version__
 from firmware.errors import IvrboxError
 
 # Order here is the order in `ivrbox --help`.
-COMMANDS: tuple[str, ...] = ("run", "call", "callerid", "config", "tones", "gen", "selftest",
-                            "board")
+COMMANDS: tuple[str, ...] = ("run", "call", "callerid", "config", "tones", "gen", "board")
 
 EXIT_USAGE = 2
 
