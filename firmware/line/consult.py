@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from firmware.dsp.dtmf import DtmfDetector
+from firmware.dsp.dtmf import DtmfDetector, KeyDown
 from firmware.line.base import FRAME_SAMPLES, Frame, ms_to_samples
 from firmware.line.simcaller import SimParty
 from firmware.line.simtones import ToneSource, ring_burst_samples, ring_period_samples
@@ -82,7 +82,7 @@ class ConsultLeg:
 
     def _collect(self, clock: int, box_tx: Frame) -> None:
         for event in self._detector.feed(box_tx):
-            if type(event).__name__ == "KeyDown":
+            if isinstance(event, KeyDown):
                 self.digits += event.digit
                 self._key_down = True
                 self._last_key = clock

@@ -20,8 +20,9 @@ API:
 
 Time: `rx()` advances the clock one frame. With realtime=False it returns at once (the
 loop still gets a turn, so a scripted far end can run), and while the box is on-hook
-`next_event()` runs the line forward by itself until something happens, so four rings
-take milliseconds. realtime=True paces both to the wall clock for a listening person:
+`next_event()` runs the line forward by itself until something happens (jumping over
+idle time to the next caller or scheduled fault), so four rings take milliseconds.
+`open()` queues LineStatus("ready"), as a hardware backend does once its device answers. realtime=True paces both to the wall clock for a listening person:
 that pacing is the only sleep on any call path.
 
 `flash()` and `dial()` do not block: they queue an on-hook interval or DTMF audio on
@@ -125,6 +126,7 @@ class SimLine:
                 self._check_open()
                 self._resync()
                 continue
+            self._skip_idle_time()
             self._step()
             await self._pace()
         return self._events.popleft()
@@ -273,6 +275,20 @@ class SimLine:
                 at=self._clock, number=msg.number, name=msg.name, when=msg.when,
                 number_absent=msg.number_absent, name_absent=msg.name_absent,
                 standard=msg.standard, checksum_ok=msg.checksum_ok))
+
+    def _skip_idle_time(self) -> None:
+        """On-hook with an idle exchange, nothing happens until the next caller or
+        scheduled action: jump there in whole frames instead of stepping through."""
+        if self.exchange.state != "idle" or self._off_hook or self._timeline:
+            return
+        due = [t for t in (self.exchange.next_caller_at,
+                           self._scheduled[0][0] if self._scheduled else None)
+               if t is not None]
+        frames = (min(due) - self._clock) // FRAME_SAMPLES if due else 0
+        if frames > 1:
+            self._decode_caller_id()
+            self._decoder.reset()
+            self._clock += (frames - 1) * FRAME_SAMPLES
 
     def _run_due(self) -> None:
         """Faults and other scheduled actions whose clock position has come."""

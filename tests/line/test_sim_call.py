@@ -240,3 +240,20 @@ def test_line_noise_from_the_caller_does_not_hide_the_keys() -> None:
     rx = run(body)
     assert abs(rms_dbm0(rx[: ms_to_samples(400)]) - (-45.0)) < 1.0  # noise, not silence
     assert digits_of(rx) == "68"
+
+
+def test_a_caller_due_in_an_hour_rings_without_an_hour_of_stepping() -> None:
+    hour = ms_to_samples(3_600_000)
+
+    async def body():
+        line = SimLine("us")
+        await line.open()
+        line.incoming(SimCaller(max_rings=1), at=hour)
+        await line.next_event()  # LineStatus
+        wall = time.monotonic()
+        ring = await line.next_event()
+        return ring, time.monotonic() - wall
+
+    ring, wall_s = run(body)
+    assert isinstance(ring, Ring) and ring.at == hour + ms_to_samples(2000)
+    assert wall_s < 2.0
