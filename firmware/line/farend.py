@@ -39,7 +39,8 @@ from firmware.line.simscript import (HangUp, Press, Silence, Speak, Step, Wait, 
 
 # "Heard a beep": one spectral peak holds most of a frame's power, for long enough.
 BEEP_MIN_DBM0 = -40.0
-BEEP_PEAK_FRACTION = 0.8  # of the frame's power within +-1 FFT bin of the peak
+BEEP_PEAK_FRACTION = 0.8  # of the frame's power within the Hann main lobe of the peak
+BEEP_LOBE_BINS = 2  # Hann main lobe half-width, in 50 Hz FFT bins of a 20 ms frame
 BEEP_MIN_HZ, BEEP_MAX_HZ = 300.0, 3000.0
 BEEP_MIN_MS = 140.0
 QUIET_BELOW_DBM0 = -45.0
@@ -54,7 +55,7 @@ def _is_tone_frame(frame: Frame) -> bool:
     power = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
     peak = int(np.argmax(power))
     hz = peak * SAMPLE_RATE / len(x)
-    near = power[max(0, peak - 1): peak + 2].sum()
+    near = power[max(0, peak - BEEP_LOBE_BINS): peak + BEEP_LOBE_BINS + 1].sum()
     return BEEP_MIN_HZ <= hz <= BEEP_MAX_HZ and near >= BEEP_PEAK_FRACTION * power.sum()
 
 

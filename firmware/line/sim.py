@@ -6,7 +6,7 @@ API:
         implements `firmware.line.base.Line`, plus:
         .incoming(caller, at=None)     a SimCaller rings the line (now, or at clock `at`)
         .exchange                      the Exchange behind it (state, transfers, calls)
-        .is_off_hook                   the box's hook switch
+        .is_off_hook / .is_open        the box's hook switch; open() called, not closed
         faults, each now or at a clock position (`at`, samples):
         .unplug(at=None, for_ms=None)  the device vanishes: rx/tx raise LineGone and a
                                        LineStatus("missing") is queued; back after
@@ -102,6 +102,10 @@ class SimLine:
     @property
     def is_off_hook(self) -> bool:
         return self._off_hook
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
 
     async def open(self) -> None:
         self._open = True

@@ -72,7 +72,7 @@ async def ring_and_answer(line: SimLine, caller: SimCaller, rings: int = 1) -> l
     """Open the line, let `caller` ring, answer after ring `rings`; the events seen."""
     from firmware.line.base import Ring
 
-    if not line._open:  # noqa: SLF001 - tests may call this on an open line
+    if not line.is_open:
         await line.open()
     line.incoming(caller)
     events = []

@@ -228,3 +228,19 @@ def test_realtime_line_paces_rx_to_the_wall_clock() -> None:
         return time.monotonic() - start
 
     assert run(body) >= 0.25
+
+
+@pytest.mark.parametrize("hz", [700.0, 1025.0, 1400.0])
+def test_wait_for_beep_hears_beeps_between_fft_bins(hz: float) -> None:
+    caller = SimCaller([WaitForBeep(3000)])
+    caller.enqueue("press 4")
+    prompt = np.concatenate([sine_mix([440.0, 1020.0], 800.0, -15.0), beep(300.0, hz)])
+
+    async def body():
+        line = SimLine("us")
+        await ring_and_answer(line, caller)
+        rx, _ = await exchange_audio(line, 2500, send=prompt)
+        return rx
+
+    keys = [k for k in DtmfDetector().feed(run(body)) if isinstance(k, KeyDown)]
+    assert [k.digit for k in keys] == ["4"] and keys[0].start < len(prompt) + 400
