@@ -4,7 +4,7 @@ API index:
     DataDir, safe_name, sanitize_name, atomic_write, atomic_writer, free_bytes   (files)
     Database                                  (db: WAL, per-thread connections, migrations)
     CallLog, Messages, Callbacks, SurveyAnswers, KeyValue, ConfigVersions,
-    PinLockouts, OutboxJobs                   typed repositories over one Database
+    PinLockouts, OutboxJobs, Reports, WebAuth typed repositories over one Database
     Store(data_dir, clock_ms=None)            opens the db of a data dir and bundles them all
 """
 
@@ -27,6 +27,8 @@ from firmware.store.files import (
 from firmware.store.jobs import Job, OutboxJobs
 from firmware.store.lockouts import LockoutState, PinLockouts
 from firmware.store.messages import Message, Messages
+from firmware.store.reports import Reports
+from firmware.store.webauth import LoginThrottle, WebAuth, WebSession, WebUser
 from firmware.store.records import (
     Callback,
     Callbacks,
@@ -52,6 +54,8 @@ class Store:
         self.configs = ConfigVersions(self.db)
         self.lockouts = PinLockouts(self.db)
         self.jobs = OutboxJobs(self.db)
+        self.reports = Reports(self.db)
+        self.web = WebAuth(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -59,7 +63,8 @@ class Store:
 
 __all__ = [
     "Call", "CallEvent", "CallLog", "Callback", "Callbacks", "ConfigVersion", "ConfigVersions",
-    "DataDir", "Database", "Job", "KeyValue", "LockoutState", "Message", "Messages",
+    "DataDir", "Database", "Job", "KeyValue", "LockoutState", "LoginThrottle", "Message",
+    "Messages", "Reports", "WebAuth", "WebSession", "WebUser",
     "OutboxJobs", "PinLockouts", "Store", "SurveyAnswers", "atomic_write", "atomic_writer",
     "free_bytes", "fsync_dir", "safe_name", "sanitize_name", "wall_clock_ms",
 ]

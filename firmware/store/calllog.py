@@ -160,7 +160,7 @@ class CallLog:
         rows = self.db.query(
             "SELECT e.node AS node, count(DISTINCT e.call_id) AS n FROM call_events e"
             " JOIN calls c ON c.id = e.call_id"
-            " WHERE e.kind = 'node_entered' AND c.started_ms >= ? AND c.started_ms < ?"
+            " WHERE e.kind IN ('node_entered', 'node') AND c.started_ms >= ? AND c.started_ms < ?"
             " GROUP BY e.node ORDER BY n DESC, e.node",
             (since_ms, until_ms),
         )

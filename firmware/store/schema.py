@@ -114,5 +114,33 @@ CREATE INDEX outbox_jobs_due ON outbox_jobs (state, due_ms);
 -- Room for the web page's users and sessions (issue "web"): added by a later migration.
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+_V2 = """
+-- The web page's owner accounts, sessions and login throttling (issue 5).
+CREATE TABLE web_users (
+    id                   INTEGER PRIMARY KEY,
+    name                 TEXT NOT NULL UNIQUE,
+    password_hash        TEXT NOT NULL,      -- argon2id, never shown anywhere
+    created_ms           INTEGER NOT NULL,
+    password_changed_ms  INTEGER NOT NULL
+);
+
+CREATE TABLE web_sessions (
+    token_hash    TEXT PRIMARY KEY,          -- sha256 of the cookie: a db leak is no login
+    user_id       INTEGER NOT NULL REFERENCES web_users (id) ON DELETE CASCADE,
+    csrf          TEXT NOT NULL,
+    created_ms    INTEGER NOT NULL,
+    last_seen_ms  INTEGER NOT NULL,
+    expires_ms    INTEGER NOT NULL
+);
+CREATE INDEX web_sessions_user ON web_sessions (user_id);
+
+CREATE TABLE web_login_failures (
+    source           TEXT PRIMARY KEY,       -- client address, or '*' for all of them
+    failures         INTEGER NOT NULL,
+    last_failure_ms  INTEGER NOT NULL,
+    locked_until_ms  INTEGER
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)

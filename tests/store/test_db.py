@@ -56,7 +56,7 @@ def test_failed_migration_leaves_old_schema_intact(tmp_path: Path) -> None:
     path = tmp_path / "ivrbox.db"
     Database(path).close()
     broken = "CREATE TABLE half_done (x INTEGER); ALTER TABLE no_such_table ADD COLUMN y;"
-    with pytest.raises(StoreError, match="migration to version 2 failed"):
+    with pytest.raises(StoreError, match=f"migration to version {SCHEMA_VERSION + 1} failed"):
         Database(path, migrations=(*MIGRATIONS, broken))
     db = Database(path)
     assert db.version == SCHEMA_VERSION

@@ -1,0 +1,100 @@
+"""Read-only questions the web page asks of the call log (filters, counts, analytics).
+
+API index:
+    Reports(db)
+      .search(since_ms=, until_ms=, caller=, outcome=, limit=, offset=) -> list[Call]
+                                 newest first; `caller` matches part of the number or name
+      .count(since_ms=, until_ms=, caller=, outcome=) -> int
+      .outcomes(since_ms, until_ms) -> {outcome: calls}
+      .per_day(since_ms, until_ms, tz) -> [(date ISO, calls)]   every day, zeros included
+      .reach_times(since_ms, until_ms) -> {"forward"|"voicemail": [ms from answer]}
+                                 when each call first reached a person or a mailbox
+
+Why here: only `firmware.store` writes SQL, and these are the page's heavy reads (a year
+of calls on a Pi), kept to indexed range scans on `calls.started_ms`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from firmware.store.calllog import Call, _call
+from firmware.store.db import Database
+
+MAX_PAGE = 5000
+
+
+def _where(since_ms: int | None, until_ms: int | None, caller: str | None,
+           outcome: str | None) -> tuple[str, list[Any]]:
+    sql, args = " WHERE 1", []
+    if since_ms is not None:
+        sql += " AND started_ms >= ?"
+        args.append(since_ms)
+    if until_ms is not None:
+        sql += " AND started_ms < ?"
+        args.append(until_ms)
+    if caller:
+        like = "%" + caller.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        sql += " AND (caller_number LIKE ? ESCAPE '\\' OR caller_name LIKE ? ESCAPE '\\')"
+        args += [like, like]
+    if outcome:
+        sql += " AND outcome = ?"
+        args.append(outcome)
+    return sql, args
+
+
+class Reports:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def search(self, *, since_ms: int | None = None, until_ms: int | None = None,
+               caller: str | None = None, outcome: str | None = None, limit: int = 100,
+               offset: int = 0) -> list[Call]:
+        where, args = _where(since_ms, until_ms, caller, outcome)
+        rows = self.db.query(
+            f"SELECT * FROM calls{where} ORDER BY started_ms DESC, id DESC LIMIT ? OFFSET ?",
+            [*args, max(1, min(int(limit), MAX_PAGE)), max(0, int(offset))])
+        return [_call(r) for r in rows]
+
+    def count(self, *, since_ms: int | None = None, until_ms: int | None = None,
+              caller: str | None = None, outcome: str | None = None) -> int:
+        where, args = _where(since_ms, until_ms, caller, outcome)
+        row = self.db.query_one(f"SELECT count(*) FROM calls{where}", args)
+        return int(row[0]) if row else 0
+
+    def outcomes(self, since_ms: int, until_ms: int) -> dict[str, int]:
+        rows = self.db.query(
+            "SELECT coalesce(outcome, 'in_progress') AS o, count(*) AS n FROM calls"
+            " WHERE started_ms >= ? AND started_ms < ? GROUP BY o ORDER BY n DESC",
+            (since_ms, until_ms))
+        return {r["o"]: r["n"] for r in rows}
+
+    def per_day(self, since_ms: int, until_ms: int, tz: str) -> list[tuple[str, int]]:
+        zone = ZoneInfo(tz)
+        first = dt.datetime.fromtimestamp(since_ms / 1000, zone).date()
+        last = dt.datetime.fromtimestamp(max(since_ms, until_ms - 1) / 1000, zone).date()
+        counts: dict[dt.date, int] = {}
+        for (started,) in self.db.query(
+                "SELECT started_ms FROM calls WHERE started_ms >= ? AND started_ms < ?",
+                (since_ms, until_ms)):
+            day = dt.datetime.fromtimestamp(started / 1000, zone).date()
+            counts[day] = counts.get(day, 0) + 1
+        days = (last - first).days + 1
+        return [((first + dt.timedelta(d)).isoformat(), counts.get(first + dt.timedelta(d), 0))
+                for d in range(days)]
+
+    def reach_times(self, since_ms: int, until_ms: int) -> dict[str, list[int]]:
+        """Per call: the line time (ms from answer) it entered its first forward or
+        voicemail node, grouped by that node type."""
+        rows = self.db.query(
+            "SELECT e.call_id AS id, min(e.t_ms) AS t, json_extract(e.detail, '$.type') AS kind"
+            " FROM call_events e JOIN calls c ON c.id = e.call_id"
+            " WHERE c.started_ms >= ? AND c.started_ms < ? AND e.kind IN ('node', 'node_entered')"
+            " AND json_extract(e.detail, '$.type') IN ('forward', 'voicemail')"
+            " GROUP BY e.call_id, kind", (since_ms, until_ms))
+        out: dict[str, list[int]] = {"forward": [], "voicemail": []}
+        for r in rows:
+            out[r["kind"]].append(int(r["t"]))
+        return out

@@ -1,0 +1,7 @@
+"""One module per page; `ROUTERS` is the order `create_app` includes them in."""
+
+from __future__ import annotations
+
+from firmware.web.routes import account, dashboard
+
+ROUTERS = [account.router, dashboard.router]

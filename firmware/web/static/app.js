@@ -1,0 +1,37 @@
+// ivrbox owner's page: small progressive enhancements. Every page works without this
+// file; the CSP forbids inline scripts, so all behaviour lives here.
+"use strict";
+(function () {
+  const csrf = document.body.dataset.csrf || "";
+
+  // First run: preselect the browser's time zone, if the list has it.
+  const zone = document.querySelector("[data-browser-zone]");
+  if (zone && Intl && Intl.DateTimeFormat) {
+    const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (tz && !zone.dataset.touched && [...zone.options].some(o => o.value === tz)) {
+      if (zone.value === "" || zone.selectedIndex <= 0) zone.value = tz;
+    }
+  }
+
+  // Buttons that ask first (delete, roll back, restore).
+  document.addEventListener("submit", ev => {
+    const btn = ev.submitter;
+    const ask = (btn && btn.dataset.confirm) || ev.target.dataset.confirm;
+    if (ask && !window.confirm(ask)) ev.preventDefault();
+  });
+
+  // Dashboard: refresh the line state every few seconds.
+  const card = document.querySelector("[data-refresh-status]");
+  if (card) {
+    setInterval(async () => {
+      try {
+        const r = await fetch("/api/status", { headers: { Accept: "application/json" } });
+        if (!r.ok) return;
+        const s = await r.json();
+        card.className = card.className.replace(/state-\S+/, "state-" + s.line.state);
+      } catch (e) { /* offline for a moment: keep the last state */ }
+    }, 5000);
+  }
+
+  window.ivrbox = { csrf };
+})();
