@@ -17,7 +17,8 @@ from firmware import __version__
 from firmware.errors import IvrboxError
 
 # Order here is the order in `ivrbox --help`.
-COMMANDS: tuple[str, ...] = ("run", "call", "callerid", "config", "tones", "gen", "board")
+COMMANDS: tuple[str, ...] = ("run", "call", "callerid", "config", "tones", "dtmf", "gen",
+                            "selftest", "board")
 
 EXIT_USAGE = 2
 
