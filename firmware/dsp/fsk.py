@@ -63,8 +63,12 @@ class FskDemodulator:
     """Streaming quadrature FM discriminator for one mark/space pair."""
 
     def __init__(self, mark_hz: float, space_hz: float, baud: float,
-                 rate: int = SAMPLE_RATE, carrier_dbm0: float = CARRIER_MIN_DBM0) -> None:
+                 rate: int = SAMPLE_RATE, carrier_dbm0: float = CARRIER_MIN_DBM0,
+                 min_purity: float | None = None) -> None:
         self.rate = rate
+        # With `min_purity`, carrier also needs that share of the line's power in band:
+        # an FSK tone is nearly all in band, speech spreads over the whole voice band.
+        self._min_purity = min_purity
         self.centre_hz = (mark_hz + space_hz) / 2.0
         # Hz of offset that means soft = +1 (mark); negative when mark is the lower tone.
         self._mark_offset_hz = mark_hz - self.centre_hz
@@ -91,6 +95,7 @@ class FskDemodulator:
         self._lp_hist = np.zeros(LOWPASS_TAPS - 1, dtype=np.complex128)
         self._prev = np.complex128(0.0)
         self._pw_hist = np.zeros(self._power_len - 1, dtype=np.float64)
+        self._all_hist = np.zeros(self._power_len - 1, dtype=np.float64)
         self._n = 0
 
     def _oscillator(self, n: int) -> npt.NDArray[np.complex128]:
@@ -128,11 +133,20 @@ class FskDemodulator:
         P = self._power_len
         if P == 1:
             return soft, inst > self._carrier_min
-        ext_p = np.concatenate((self._pw_hist, inst))
-        cp = np.cumsum(ext_p)
-        total = cp[P - 1:] - np.concatenate(([0.0], cp[:-P]))
-        self._pw_hist = ext_p[len(ext_p) - (P - 1):]
-        return soft, total > self._carrier_min * P
+        total, self._pw_hist = _moving_sum(inst, self._pw_hist, P)
+        carrier = total > self._carrier_min * P
+        if self._min_purity is not None:
+            line_power, self._all_hist = _moving_sum(hp * hp, self._all_hist, P)
+            carrier &= 2.0 * total >= self._min_purity * line_power
+        return soft, carrier
+
+
+def _moving_sum(x: FloatArray, hist: FloatArray, n: int) -> tuple[FloatArray, FloatArray]:
+    """Sum over the last `n` samples at each sample, carrying `hist` (n - 1) between calls."""
+    ext = np.concatenate((hist, x))
+    c = np.cumsum(ext)
+    total = c[n - 1:] - np.concatenate(([0.0], c[:-n]))
+    return total, ext[len(ext) - (n - 1):]
 
 
 @dataclass(frozen=True)
