@@ -6,7 +6,8 @@ API:
         .current() -> Settings                newest good config (re-read when the file
                                               changes; a broken file keeps the last good)
         .last_error                           why the newest file was refused, if it was
-    open_line(kind, device=None, settings=None) -> Line
+    open_line(kind, device=None, settings=None, **options) -> Line
+                                              (fxo: options board=<pin map name or file>)
     Box(data_dir, config_source)              store, voicemail, prompts, outbox, notifier
         .services, .outbox, .store
         .engine(line, line_name=..., on_event=...) -> Engine
@@ -17,6 +18,7 @@ API:
     StatusBoard(data_root)                    each line's state, shared with the page (a
         .event_sink(line) / .set(line, state) / .read()   file, as systemd runs them apart)
     web_services(box, status, line_name) -> WebServices   what the page is given
+    selftest_report(box, status, line_name) -> [SelfTestResult]   the page's self-test
     await serve_web(app, host, port)          uvicorn inside our event loop
 
 Everything above this module receives its collaborators through constructors; nothing
@@ -50,6 +52,7 @@ log = logging.getLogger("ivrbox")
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_DIR / "config" / "default.yaml"
+DEFAULT_BOARD = "ivrbox-fxo-ref"  # FXO pin map (hw/pinmaps/) when none is named
 
 
 def find_audio_dir() -> Path:
@@ -115,11 +118,13 @@ def open_line(kind: str, device: str | None = None, settings: Settings | None = 
 
         return ModemLine(device, country=country, **options)
     if kind == "fxo":
-        from firmware.board import Board
+        from firmware.board import Board, load_pinmap
         from firmware.line.audioport import SoundDevicePort
         from firmware.line.fxo import FxoLine
 
-        return FxoLine(SoundDevicePort(device or "default"), Board(), country=country, **options)
+        pinmap = load_pinmap(options.pop("board", None) or DEFAULT_BOARD)
+        return FxoLine(SoundDevicePort(device or pinmap.audio or "default"), Board(pinmap),
+                       country=country, **options)
     raise UsageError(f"unknown line backend '{kind}' (use sim, modem or fxo)")
 
 
@@ -239,7 +244,23 @@ def web_services(box: Box, status: StatusBoard, line_name: str = "line1") -> Any
 
     return WebServices(store=box.store, voicemail=box.voicemail, prompts=box.prompts,
                        config_path=box.config.path, settings=box.config.current,
-                       line_state=line_state)
+                       line_state=line_state, selftest=lambda: selftest_report(box, status,
+                                                                                line_name))
+
+
+def selftest_report(box: Box, status: StatusBoard, line_name: str = "line1") -> list[Any]:
+    """The self-test for the web page: the checks that leave the engine's line alone
+    (config, disk, clock, mail server) and the engine's own view of its line. Blocking
+    (the mail server check waits up to its timeout): call it from a worker thread."""
+    from firmware.cli.checks.suite import box_checks, line_state_check
+    from firmware.web.services import SelfTestResult
+
+    entry = status.read().get(line_name, {})
+    checks = box_checks(box.config.path, box.store.data.root, box.config.current())
+    checks.append(line_state_check(entry.get("state", "stopped"), entry.get("detail"),
+                                   entry.get("last_error")))
+    return [SelfTestResult(c.name, c.ok, c.detail + (f" (fix: {c.fix})" if c.fix and not c.ok
+                                                     else "")) for c in checks]
 
 
 async def serve_web(app: Any, host: str, port: int) -> None:

@@ -1,0 +1,164 @@
+"""The one install script, proved in a clean Debian 12 chroot (slow; `make test-slow`).
+
+debootstrap makes a minimal bookworm (amd64) with the Debian packages install.sh asks for
+(read from the script itself, so the two cannot drift apart); the finished base is cached
+as a tarball under ~/.cache/ivrbox/ so a rerun only unpacks it. The repo's release files
+are copied in, `hw/install/install.sh --no-start --hostname ivrbox` runs inside the chroot
+(systemd is not running there: the script links the units by hand), and then, as the
+`ivrbox` service user, `ivrbox selftest --line sim` and a scripted `ivrbox call` must work.
+
+When debootstrap cannot run (not root, no debootstrap, no Debian mirror reachable), the
+test says so loudly -- on stderr, as a warning and as the skip reason -- never silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MIRROR = os.environ.get("IVRBOX_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+SUITE = "bookworm"
+CACHE = Path(os.environ.get("IVRBOX_CACHE", Path.home() / ".cache" / "ivrbox"))
+RELEASE_FILES = ("firmware", "audio", "config", "hw", "setup.py", "README.md")
+EXTRA_DEBS = ("ca-certificates", "procps")  # pip over HTTPS; `ps` for debugging
+MOUNTS = ("proc", "sys", "dev", "dev/pts")
+
+
+def _loud_skip(reason: str) -> None:
+    message = f"SLOW TEST NOT RUN: the install script was NOT proved in a chroot: {reason}"
+    print(f"\n{'!' * 78}\n{message}\n{'!' * 78}", file=sys.stderr)
+    warnings.warn(message, stacklevel=2)
+    pytest.skip(message)
+
+
+def _runtime_debs() -> list[str]:
+    text = (REPO / "hw" / "install" / "install.sh").read_text(encoding="utf-8")
+    match = re.search(r"RUNTIME_DEBS=\(([^)]*)\)", text)
+    assert match, "install.sh no longer lists RUNTIME_DEBS=(...)"
+    return match.group(1).split()
+
+
+def _preconditions() -> None:
+    if os.geteuid() != 0:
+        _loud_skip("debootstrap and chroot need root (run `sudo make test-slow`)")
+    if shutil.which("debootstrap") is None:
+        _loud_skip("debootstrap is not installed (`apt-get install debootstrap`)")
+    try:
+        with urllib.request.urlopen(f"{MIRROR}/dists/{SUITE}/Release", timeout=15) as reply:
+            reply.read(64)
+    except OSError as exc:
+        _loud_skip(f"the Debian mirror {MIRROR} is not reachable ({exc})")
+
+
+def _base_tarball(debs: list[str]) -> Path:
+    """The finished debootstrap, cached by suite and package list."""
+    key = hashlib.sha256(" ".join(sorted(debs)).encode()).hexdigest()[:12]
+    tarball = CACHE / f"debootstrap-{SUITE}-amd64-{key}.tar.gz"
+    if tarball.exists():
+        return tarball
+    CACHE.mkdir(parents=True, exist_ok=True)
+    build = CACHE / f"build-{key}"
+    shutil.rmtree(build, ignore_errors=True)
+    proc = subprocess.run(
+        ["debootstrap", "--variant=minbase", "--arch=amd64", f"--include={','.join(debs)}",
+         SUITE, str(build), MIRROR], capture_output=True, text=True)
+    if proc.returncode != 0:
+        shutil.rmtree(build, ignore_errors=True)
+        _loud_skip(f"debootstrap failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    partial = tarball.with_suffix(".partial")
+    with tarfile.open(partial, "w:gz") as tar:
+        tar.add(build, arcname=".")
+    partial.rename(tarball)
+    shutil.rmtree(build, ignore_errors=True)
+    return tarball
+
+
+@contextlib.contextmanager
+def _mounted(root: Path) -> Iterator[None]:
+    done: list[Path] = []
+    try:
+        for name in MOUNTS:
+            target = root / name
+            target.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["mount", "--bind", f"/{name}", str(target)], check=True)
+            done.append(target)
+        pip_cache = CACHE / "pip"
+        pip_cache.mkdir(parents=True, exist_ok=True)
+        target = root / "root" / ".cache" / "pip"
+        target.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mount", "--bind", str(pip_cache), str(target)], check=True)
+        done.append(target)
+        yield
+    finally:
+        for target in reversed(done):
+            subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def _chroot(root: Path, *command: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+           "HOME": "/root", "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive",
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    return subprocess.run(["chroot", str(root), *command], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_install_script_in_a_clean_debian_chroot(tmp_path: Path) -> None:
+    _preconditions()
+    started = time.monotonic()
+    tarball = _base_tarball([*_runtime_debs(), *EXTRA_DEBS])
+    root = tmp_path / "bookworm"
+    root.mkdir()
+    with tarfile.open(tarball) as tar:
+        tar.extractall(root)  # our own tarball: trusted
+    src = root / "root" / "ivrbox-src"
+    src.mkdir(parents=True)
+    for name in RELEASE_FILES:
+        item = REPO / name
+        if item.is_dir():
+            shutil.copytree(item, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(item, src / name)
+    shutil.copy2("/etc/resolv.conf", root / "etc" / "resolv.conf")
+    policy = root / "usr" / "sbin" / "policy-rc.d"  # no daemons start inside the chroot
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    policy.chmod(0o755)
+    with _mounted(root):
+        install = _chroot(root, "/root/ivrbox-src/hw/install/install.sh", "--no-start",
+                          "--hostname", "ivrbox")
+        print(install.stdout[-4000:], install.stderr[-4000:], sep="\n")
+        assert install.returncode == 0, f"install.sh failed:\n{install.stderr[-3000:]}"
+        assert (root / "opt/ivrbox/current/venv/bin/ivrbox").exists()
+        assert (root / "etc/systemd/system/multi-user.target.wants/ivrbox-engine.service").exists()
+        assert (root / "etc/hostname").read_text().strip() == "ivrbox"
+        assert (root / "var/lib/ivrbox/config/current.yaml").exists()
+
+        selftest = _chroot(root, "runuser", "-u", "ivrbox", "--", "ivrbox", "selftest",
+                           "--line", "sim", "--data", "/var/lib/ivrbox", timeout=600)
+        print(selftest.stdout, selftest.stderr, sep="\n")
+        assert selftest.returncode == 0, selftest.stdout + selftest.stderr
+        assert "PASS    dial tone" in selftest.stdout
+
+        call = _chroot(root, "runuser", "-u", "ivrbox", "--", "ivrbox", "call",
+                       "--data", "/var/lib/ivrbox/call-test",
+                       "--config", "/var/lib/ivrbox/config/current.yaml",
+                       "--script", "wait 1; press 1; wait 5; hangup", timeout=600)
+        print(call.stdout[-3000:], call.stderr[-3000:], sep="\n")
+        assert call.returncode == 0, call.stdout + call.stderr
+        assert "digit=1" in call.stdout and "call_end" in call.stdout
+    print(f"chroot install test took {time.monotonic() - started:.0f} s", file=sys.stderr)
