@@ -27,29 +27,6 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _read_audio(path: str) -> Any:
-    """The file as 8 kHz mono int16; AudioFormatError for anything unreadable."""
-    from pathlib import Path
-
-    import numpy as np
-    import soundfile
-    import soxr
-
-    from firmware.errors import AudioFormatError
-
-    if not Path(path).is_file():
-        raise AudioFormatError(f"{path}: no such file")
-    try:
-        data, rate = soundfile.read(path, dtype="float64", always_2d=True)
-    except (RuntimeError, soundfile.LibsndfileError) as exc:
-        raise AudioFormatError(f"{path}: not an audio file soundfile can read ({exc})") \
-            from None
-    mono = data.mean(axis=1)
-    if rate != SAMPLE_RATE and mono.size:
-        mono = soxr.resample(mono, rate, SAMPLE_RATE, quality="HQ")
-    return np.clip(np.round(mono * 32768.0), -32768, 32767).astype(np.int16)
-
-
 def _datetime(when: str | None) -> str | None:
     """'MMDDhhmm' -> 'MM-DD hh:mm' (caller ID carries no year)."""
     if not when or len(when) != 8 or not when.isdigit():
@@ -99,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
 
     from firmware.dsp.callerid import decode
 
-    messages = decode(_read_audio(args.file))
+    from firmware.dsp.audiofile import read_audio
+
+    messages = decode(read_audio(args.file))
     for msg in messages:
         print(_json(msg) if args.json else _line(msg))
     if not messages and not args.json:

@@ -2,6 +2,7 @@
 
     ivrbox gen dtmf 123# -o keys.wav [--on-ms 100] [--off-ms 100] [--level -10] [--twist 0]
     ivrbox gen tone busy --country tw -o busy.wav [--seconds 4] [--level -13]
+    ivrbox gen tty "HELLO GA" -o tty.wav [--baud 45.45] [--level -10]
 
 Tone kinds: dial, ringback, busy, reorder, sit, fax_cng, fax_ced, beep. `--level` is in
 dBm0 per frequency; `--twist` is the high-group DTMF tone's level minus the low group's.
@@ -42,6 +43,13 @@ def register(subparsers: Any) -> None:
                    help="level of each frequency, dBm0 (default -13)")
     t.set_defaults(func=run_tone)
 
+    y = sub.add_parser("tty", help="TTY/TDD text as Baudot FSK (45.45 or 50 baud)")
+    y.add_argument("text", help='e.g. "HELLO GA"')
+    y.add_argument("-o", "--output", required=True, help="WAV file to write")
+    y.add_argument("--baud", type=float, default=45.45, help="45.45 (US, default) or 50")
+    y.add_argument("--level", type=float, default=-10.0, help="dBm0 (default -10)")
+    y.set_defaults(func=run_tty)
+
 
 def _check(value: float, name: str, low: float, high: float) -> None:
     from firmware.errors import UsageError
@@ -76,4 +84,16 @@ def run_tone(args: argparse.Namespace) -> int:
     write_wav(args.output, samples)
     print(f"{args.output}: {seconds:.2f} s of {tones.check_country(args.country).upper()} "
           f"{args.kind}")
+    return 0
+
+
+def run_tty(args: argparse.Namespace) -> int:
+    from firmware.dsp.audiofile import write_wav
+    from firmware.dsp.baudot import modulate
+
+    _check(args.baud, "--baud", 40.0, 60.0)
+    _check(args.level, "--level", -90.0, 3.0)
+    samples = modulate(args.text, baud=args.baud, dbm0=args.level)
+    write_wav(args.output, samples)
+    print(f"{args.output}: {len(samples) / 8000:.2f} s of TTY text at {args.baud:g} baud")
     return 0

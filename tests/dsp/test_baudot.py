@@ -132,3 +132,15 @@ def test_minimodem_receives_our_transmission(tmp_path: Path) -> None:
     out = subprocess.run(["minimodem", "--rx", "tdd", "-f", str(wav)], check=True,
                          capture_output=True, text=True)
     assert out.stdout.strip() == TEXT
+
+
+def test_cli_gen_tty_then_tty_reads_it_back(tmp_path: Path, capsys) -> None:
+    from firmware.cli import main
+
+    out = tmp_path / "tty.wav"
+    assert main(["gen", "tty", "CALL ME 555-0100 GA", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["tty", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == "CALL ME 555-0100 GA"
+    assert main(["tty", str(tmp_path / "missing.wav")]) == 2
+    assert "missing.wav" in capsys.readouterr().err
