@@ -38,6 +38,10 @@ WHISPER_TRIES = 2
 ACCEPT_WAIT_MS = 5000
 FLASH_GAP_MS = 800  # between the two flashes that drop a third party
 CONFERENCE_WATCH_MS = 4 * 60 * 60 * 1000
+CONFERENCE_QUIET_MS = 60_000  # nobody said a word for this long: everyone has left
+CONFERENCE_QUIET_DBM0 = -45.0
+BACK_SETTLE_MS = 100
+ANSWERED = frozenset({"declined"})  # results after which the party is on the line
 TONAL_PEAKS = 2  # dual-tone signals
 TONAL_POWER_FRACTION = 0.85
 
@@ -89,13 +93,13 @@ async def _ring(ctx: CallContext, number: str, timeout_ms: float) -> Attempt:
         if kinds & {"busy", "reorder", "sit"}:
             return Attempt("busy", ",".join(sorted(kinds)))
         if call.has_keys():
-            return Attempt("answered", "a key")
+            return Attempt("answered", "key")
         if any(t.type == "ringback" and t.ended for t in call.tones):
-            return Attempt("answered", "ringback stopped")  # picked up without a word
+            return Attempt("answered", "ringback_stopped")  # picked up without a word
         if rms_dbm0(frame) > VOICE_DBM0 and not _is_tonal(frame):
             voice_run += FRAME_SAMPLES
             if voice_run >= ms_to_samples(VOICE_MS):
-                return Attempt("answered")
+                return Attempt("answered", "voice")
         else:
             voice_run = 0
     return Attempt("no_answer")
@@ -125,13 +129,18 @@ async def _whisper(ctx: CallContext, node: ForwardNode) -> Attempt:
     return Attempt("declined", "no key: a voicemail or nobody")
 
 
-async def _back_to_caller(ctx: CallContext, flash_ms: int) -> None:
-    """Drop the third party and take the caller off hold."""
+async def _back_to_caller(ctx: CallContext, flash_ms: int, party_on_line: bool) -> None:
+    """Drop the third party and take the caller off hold.
+
+    With the party still ringing or busy, one flash drops that leg. A party who picked
+    up (and declined, or was a voicemail) is on the line: a flash would join them to
+    the caller, so flash, wait, and flash again, which drops the newest party."""
     call = ctx.call
     await call.flash(flash_ms)
-    if ctx.settings.line.transfer == "conference":
+    if party_on_line:
         await call.pause(FLASH_GAP_MS)
         await call.flash(flash_ms)
+    await call.pause(BACK_SETTLE_MS)  # the flashes are on the line before we speak
 
 
 async def _try(ctx: CallContext, node: ForwardNode, flash_ms: int) -> Attempt:
@@ -151,12 +160,30 @@ async def _try(ctx: CallContext, node: ForwardNode, flash_ms: int) -> Attempt:
         ctx.log("forward_dial", person=node.person)
         attempt = await _ring(ctx, person.number, node.ring_timeout_s * 1000)
         if attempt.result == "answered":
+            ctx.log("forward_answered", person=node.person, how=attempt.detail)
             attempt = await _whisper(ctx, node)
         if attempt.result != "accepted":
-            await _back_to_caller(ctx, flash_ms)
+            await _back_to_caller(ctx, flash_ms, party_on_line=attempt.result in ANSWERED)
         return attempt
     finally:
         call.consulting(False)
+
+
+async def _watch_conference(ctx: CallContext) -> None:
+    """Stay on the line (silent) until a hang-up is heard or nobody talks any more.
+
+    On plain 3-way calling the exchange may not tell the box that both others have
+    left, so a long silence ends the watch too."""
+    call = ctx.call
+    end = call.now + ms_to_samples(CONFERENCE_WATCH_MS)
+    quiet_since = call.now
+    while call.now < end:
+        frame = await call.step()
+        if rms_dbm0(frame) >= CONFERENCE_QUIET_DBM0:
+            quiet_since = call.now
+        elif call.now - quiet_since >= ms_to_samples(CONFERENCE_QUIET_MS):
+            ctx.log("conference_quiet")
+            return
 
 
 async def run_forward(ctx: CallContext, node_id: str, node: ForwardNode) -> str | None:
@@ -177,7 +204,7 @@ async def run_forward(ctx: CallContext, node_id: str, node: ForwardNode) -> str 
         await ctx.call.flash(flash_ms)  # conference all three; stay until it ends
         ctx.end_reason = "conference_ended"
         try:
-            await ctx.call.pause(CONFERENCE_WATCH_MS)
+            await _watch_conference(ctx)
         except CallEnded:
             pass
         return None

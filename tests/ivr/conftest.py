@@ -47,6 +47,7 @@ class SpyPrompts(Prompts):
 
     def __init__(self, tts: TextToSpeech, vocabulary_dir: Path):
         super().__init__(tts, vocabulary_dir)
+        self.tts = tts
         self.rendered: list[tuple[str, str]] = []
         self.spoken_words: list[tuple[str, str]] = []
 
@@ -76,6 +77,10 @@ class Phone:
         self.dialled: list[str] = []
         box.prompts = prompts
         box.services.prompts = prompts
+
+    def speech(self, text: str, language: str = "en") -> np.ndarray:
+        """Real speech (espeak-ng, cached) for a caller or a person to say."""
+        return self.prompts.tts.speak(text, language)
 
     @property
     def store(self):
