@@ -165,3 +165,19 @@ def test_cli_release_and_status(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
         if Device.pin_factory is not None:
             Device.pin_factory.close()
         Device.pin_factory = None
+
+
+def test_wiring_svg_is_drawn_from_the_reference_pinmap() -> None:
+    import importlib.util
+
+    import yaml
+
+    script = PINMAP_DIR.parent / "scripts" / "draw_wiring.py"
+    spec = importlib.util.spec_from_file_location("draw_wiring", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    drawn = module.draw(yaml.safe_load((PINMAP_DIR / f"{REF}.yaml").read_text()))
+    svg = (PINMAP_DIR.parent / "wiring.svg").read_text()
+    assert drawn == svg, "hw/wiring.svg is stale: run python hw/scripts/draw_wiring.py"
+    for name, spec_ in load_pinmap(REF).pins.items():
+        assert f"GPIO{spec_.gpio}<" in svg and f">{name}<" in svg
