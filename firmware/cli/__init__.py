@@ -18,7 +18,7 @@ from firmware.errors import IvrboxError
 
 # Order here is the order in `ivrbox --help`.
 COMMANDS: tuple[str, ...] = ("run", "call", "callerid", "config", "tones", "dtmf", "gen",
-                            "selftest", "status", "backup", "board", "tty")
+                            "selftest", "status", "backup", "preseed", "board", "tty")
 
 EXIT_USAGE = 2
 
