@@ -13,6 +13,7 @@ API:
         .login_cookies(response, token) / .clear_login(response)
     RequestState                          session, csrf, lang, t (gettext), pre_csrf
     Redirect(url, status) / Refused(status, message)   raised by routes and the gate
+    N_(message)                           marks a Refused message for translation
     wants_json(request) -> bool           /api/... and JSON clients get JSON, not pages
     client_source(conn) -> str            the address login throttling counts by
 """
@@ -54,6 +55,11 @@ LANG_COOKIE_AGE_S = 365 * 24 * 3600
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "media-src 'self' blob:; connect-src 'self' {ws}; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
+
+
+def N_(message: str) -> str:
+    """Marks a message for translation where it is raised; translated when shown."""
+    return message
 
 
 class Redirect(Exception):
@@ -170,6 +176,8 @@ class WebContext:
         return HTMLResponse(html, status_code=status)
 
     def error_response(self, request: Request, status: int, message: str | None = None) -> Response:
+        if message:
+            message = self.request_state(request).t(message)  # marked with N_ where raised
         if wants_json(request):
             return JSONResponse({"error": message or _status_text(status)}, status_code=status)
         try:

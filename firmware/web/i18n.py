@@ -24,7 +24,7 @@ from babel.messages.pofile import read_po
 UI_LANGUAGES: dict[str, str] = {"en": "English", "zh-TW": "繁體中文"}
 GETTEXT_LOCALE = {"zh-TW": "zh_TW"}
 DOMAIN = "messages"
-KEYWORDS = {"_": None, "t": None}
+KEYWORDS = {"_": None, "t": None, "N_": None}
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 

@@ -13,7 +13,7 @@ from tests.web.conftest import PASSWORD, csrf_of, do_setup, make_services, post
 
 
 def test_nothing_is_reachable_before_setup(fresh: TestClient) -> None:
-    for url in ("/", "/login", "/api/status", "/api/openapi.json"):
+    for url in ("/", "/calls", "/voicemail", "/login", "/api/status", "/api/openapi.json"):
         r = fresh.get(url, follow_redirects=False)
         assert r.status_code in (303, 409), url
         if url.startswith("/api"):
@@ -199,3 +199,9 @@ def test_day_night_switch(client: TestClient, services) -> None:
 def test_openapi_documents_the_api(client: TestClient) -> None:
     spec = client.get("/api/openapi.json").json()
     assert "/api/status" in spec["paths"] and "/api/login" in spec["paths"]
+
+
+def test_every_string_has_a_traditional_chinese_translation() -> None:
+    from tests.web.i18n_check import missing
+
+    assert missing() == []

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from firmware.web.routes import account, dashboard
+from firmware.web.routes import account, callbacks, calls, dashboard, voicemail
 
-ROUTERS = [account.router, dashboard.router]
+ROUTERS = [account.router, dashboard.router, voicemail.router, calls.router, callbacks.router]

@@ -33,5 +33,17 @@
     }, 5000);
   }
 
+  // Voicemail: playing a new message marks it heard (the button still works without JS).
+  document.querySelectorAll("audio[data-mark-heard]").forEach(a => {
+    a.addEventListener("play", () => {
+      const url = a.dataset.markHeard;
+      if (!url) return;
+      delete a.dataset.markHeard;
+      fetch(url, { method: "POST", headers: { "X-CSRF-Token": csrf, Accept: "application/json" } })
+        .then(r => { if (r.ok) { const m = a.closest(".msg"); if (m) m.classList.remove("new"); } })
+        .catch(() => {});
+    }, { once: true });
+  });
+
   window.ivrbox = { csrf };
 })();
