@@ -26,8 +26,8 @@ def run(body: Callable[[], Awaitable[Any]]) -> Any:
 class Bench:
     """An FXO line on the fake exchange, opened; time passes as the line reads."""
 
-    def __init__(self, country: str = "us", **kw: Any) -> None:
-        self.ex = FxoExchange(country)
+    def __init__(self, country: str = "us", device_rate: int = 48000, **kw: Any) -> None:
+        self.ex = FxoExchange(country, device_rate=device_rate)
         self.line = FxoLine(self.ex.audio, self.ex.board, country=country,
                             clock=self.ex.clock, **kw)
         self.seen: list[Any] = []
@@ -272,11 +272,12 @@ def test_dialled_digits_reach_the_exchange_through_the_48k_edge() -> None:
     run(body)
 
 
-def test_keys_pressed_at_48k_are_detectable_at_8k() -> None:
+@pytest.mark.parametrize("device_rate", [48000, 44100])
+def test_keys_pressed_at_the_card_rate_are_detectable_at_8k(device_rate: int) -> None:
     from firmware.dsp.tones import dtmf
 
     async def body() -> None:
-        async with Bench() as b:
+        async with Bench(device_rate=device_rate) as b:
             await b.line.answer()
             keys = "0123456789*#ABCD"
             b.ex.play(dtmf(keys, on_ms=50, off_ms=50, dbm0=-25, rate=b.ex.rate),
@@ -414,4 +415,16 @@ def test_edges_after_close_are_dropped_not_raised() -> None:
             pass
         b.line._on_pin_thread("ring_detect", True)  # gpiozero's thread, line closed
         assert b.line.dropped_edges == 1
+    run(body)
+
+
+def test_a_vanished_sound_card_is_a_status_not_a_crash() -> None:
+    async def body() -> None:
+        async with Bench() as b:
+            b.ex.audio.limit_s = 0.5  # the fake card "disappears" after 0.5 s
+            while True:
+                event = await b.line.next_event()
+                if isinstance(event, LineStatus) and event.state == "missing":
+                    break
+            assert "past 0.5 s" in event.detail
     run(body)
