@@ -6,13 +6,14 @@ Contents (the public API; import from here):
   `file:line section.field: message`; `problems(text, filename)` lists them instead;
   `dump(settings) -> str` writes YAML that loads back equal (the web page's editor);
 - `Settings` and its sections (`Business`, `LineConfig`, `Hours`, `Prompt`, `Mailbox`,
-  `Person`, `Smtp`, `CallerRules`, `Flow`, `Limits`) and the flow's node types;
+  `Person`, `Smtp`, `CallerRules`, `Flow`, `Limits`, `Webhook`) and the flow's node
+  types (including `LookupNode`); `EVENTS`, `PRESETS` (what webhooks send, and how);
 - schedule helpers `status`, `is_open`, `next_change`, `next_open`;
 - PIN helpers `hash_pin`, `verify_pin`;
 - caller ID: `match_number`, `classify`, `vip_target`, `rings_for`, `entry_for`.
 
 Layout: `base` (shared types), `hours`, `sections`, `flow` (node types), `model`
-(`Settings`), `graph` (cross-field checks), `yamlio` (YAML with line numbers), `load`, `callers`.
+(`Settings`), `integrations` (webhooks), `graph` (cross-field checks), `yamlio` (YAML with line numbers), `load`, `callers`.
 The format for installers is described in config/README.md.
 """
 
@@ -29,6 +30,7 @@ from firmware.settings.flow import (
     ForwardNode,
     HangupNode,
     LanguageNode,
+    LookupNode,
     MailboxLoginNode,
     MenuNode,
     Node,
@@ -39,6 +41,7 @@ from firmware.settings.flow import (
     VoicemailNode,
 )
 from firmware.settings.hours import Closure, Holiday, Hours, TimeRange, is_open, next_change, next_open, status
+from firmware.settings.integrations import EVENTS, PRESETS, Webhook
 from firmware.settings.load import dump, load, parse, problems
 from firmware.settings.model import Settings
 from firmware.settings.pins import MIN_PIN_LENGTH, hash_pin, verify_pin
@@ -59,7 +62,7 @@ from firmware.settings.sections import (
 )
 
 __all__ = [
-    "COUNTRY_DEFAULTS", "LANGUAGES", "MIN_PIN_LENGTH", "NODE_TYPES", "BaseNode", "Business",
+    "COUNTRY_DEFAULTS", "EVENTS", "LANGUAGES", "LookupNode", "PRESETS", "Webhook", "MIN_PIN_LENGTH", "NODE_TYPES", "BaseNode", "Business",
     "CallbackNode", "CallerRules", "Closure", "ExtensionNode", "Flow", "ForwardNode", "Greeting",
     "Greetings", "HangupNode", "Holiday", "Hours", "LanguageNode", "Limits", "LineConfig",
     "Mailbox", "MailboxLoginNode", "MenuNode", "Node", "Person", "PlayNode", "Prompt",

@@ -2,7 +2,7 @@
 
 Contents: `MenuNode`, `PlayNode`, `HangupNode`, `ScheduleNode`, `LanguageNode`,
 `ExtensionNode`, `ForwardNode`, `VoicemailNode`, `CallbackNode`, `SurveyNode`,
-`MailboxLoginNode`, `ScreenNode`; `Node` (their discriminated union); `Flow` (entry node,
+`MailboxLoginNode`, `ScreenNode`, `LookupNode`; `Node` (their discriminated union); `Flow` (entry node,
 operator node, nodes by id). Every node offers `targets()` (field path -> node id, the
 edges of the graph), `silent_targets()` (the edges a caller who presses nothing
 follows), and `prompt_refs()` (field path -> prompt id), used by `firmware.settings.graph`.
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, ClassVar, Literal, Union
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 
 from firmware.settings.base import (
     Digits,
@@ -30,12 +30,16 @@ from firmware.settings.base import (
     Seconds,
     _digits_from_int,
 )
+from firmware.settings.integrations import HttpUrl as LookupUrl
 
 OptionKeys = Annotated[str, BeforeValidator(_digits_from_int), Field(pattern=r"^[0-9*#]{1,4}$")]
 """A menu choice: 1 to 4 keys (`1`, `12`, `"#"`); longer choices wait for the
 inter-key timeout after a shorter one that is also a choice."""
 
 Retries = Annotated[int, Field(ge=1, le=10)]
+TableName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")]
+"""A lookup table's name (letters, digits, `_`, `-`; starting with a letter)."""
+MAX_LOOKUP_DIGITS = 20
 
 
 class BaseNode(Model):
@@ -266,16 +270,70 @@ class ScreenNode(BaseNode):
     _prompt_fields = ("prompt",)
 
 
+class LookupNode(BaseNode):
+    """Information by phone: the caller keys a number (order, booking, ticket), ending
+    with `#` or a pause; the box reads back the matching entry from the owner's `table`
+    (kept on the page) or from `url` (an HTTP endpoint answering JSON), then offers
+    `repeat_key`, `another_key`, `operator_key`; `done_key` or silence goes to `next`.
+    Lookups per call are capped by `attempts` (no guessing keys by brute force); when
+    the source fails, or the attempts are used up, the call goes to `fallback`."""
+
+    type: Literal["lookup"]
+    prompt: PromptId = Field(description="asks for the number (\"key your order number, then pound\")")
+    table: TableName | None = Field(None, description="the owner's lookup table (on the page)")
+    url: LookupUrl | None = Field(None, description="or: GET this address with the key; JSON {\"text\": ...}")
+    private: bool = Field(False, description="keys are personal: the call log keeps only a hash")
+    min_digits: int = Field(1, ge=1, le=MAX_LOOKUP_DIGITS)
+    max_digits: int = Field(12, ge=1, le=MAX_LOOKUP_DIGITS)
+    first_digit_timeout_s: Seconds = 6
+    inter_digit_timeout_s: Seconds = Field(3, description="the number ends after this pause (or #)")
+    attempts: int = Field(3, ge=1, le=10, description="lookups allowed in one call")
+    timeout_s: float = Field(2, gt=0, le=10, description="url: give up on the endpoint after this long")
+    cache_s: float = Field(60, ge=0, le=3600, description="url: reuse an answer this long")
+    found_prompt: PromptId | None = Field(None, description="said before the entry; empty = built-in")
+    not_found_prompt: PromptId | None = Field(None, description="empty = built-in")
+    repeat_key: DtmfKey | None = "1"
+    another_key: DtmfKey | None = "2"
+    operator_key: DtmfKey | None = "0"
+    done_key: DtmfKey | None = "#"
+    operator: NodeId | None = Field(None, description="target of operator_key; empty = flow.operator")
+    choice_timeout_s: Seconds = Field(5, description="wait for a key after the entry")
+    next: NodeId | None = Field(None, description="after the caller is done; null = goodbye")
+    fallback: NodeId | None = Field(None, description="source failed or attempts used up; null = goodbye")
+    _silent_fields = ("next", "fallback")
+    _prompt_fields = ("prompt", "found_prompt", "not_found_prompt")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LookupNode:
+        if (self.table is None) == (self.url is None):
+            raise ValueError("give exactly one of 'table' (the owner's list) or 'url' (an endpoint)")
+        if self.min_digits > self.max_digits:
+            raise ValueError("min_digits must not be more than max_digits")
+        return self
+
+    def targets(self) -> dict[str, str | None]:
+        edges: dict[str, str | None] = {"next": self.next, "fallback": self.fallback}
+        if self.operator is not None:
+            edges["operator"] = self.operator
+        return edges
+
+    def menu_keys(self) -> dict[str, str | None]:
+        """Field -> key of the choices offered after an entry (None = not offered)."""
+        return {"repeat_key": self.repeat_key, "another_key": self.another_key,
+                "operator_key": self.operator_key, "done_key": self.done_key}
+
+
 Node = Annotated[
     Union[
         MenuNode, PlayNode, HangupNode, ScheduleNode, LanguageNode, ExtensionNode,
         ForwardNode, VoicemailNode, CallbackNode, SurveyNode, MailboxLoginNode, ScreenNode,
+        LookupNode,
     ],
     Field(discriminator="type"),
 ]
 NODE_TYPES: tuple[str, ...] = (
     "menu", "play", "hangup", "schedule", "language", "extension",
-    "forward", "voicemail", "callback", "survey", "mailbox_login", "screen",
+    "forward", "voicemail", "callback", "survey", "mailbox_login", "screen", "lookup",
 )
 
 

@@ -13,11 +13,13 @@ What is checked:
   mailbox, so the "silent" edges (menu `final`, play `next`, forward `fallback`, ...)
   must not form a cycle — a menu may loop through its options only because its
   retries are bounded and its `final` leads to an end;
-- menu keys do not collide with the repeat / operator / more-time keys, and an enabled
-  operator key has a target;
+- menu keys do not collide with the repeat / operator / more-time keys, nor a lookup's
+  repeat / another / operator / done keys with each other, and an enabled operator key
+  has a target;
 - forward names a configured person, voicemail/callback/mailbox_login a mailbox;
 - every prompt referenced exists and can be played in every configured language;
-- language choices are among the configured languages; e-mail needs `smtp`.
+- language choices (and webhook languages) are among the configured languages;
+  e-mail needs `smtp`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from firmware.settings.flow import (
     Flow,
     ForwardNode,
     LanguageNode,
+    LookupNode,
     MailboxLoginNode,
     MenuNode,
     ScreenNode,
@@ -66,6 +69,7 @@ def check(sections: Mapping[str, Any]) -> list[Finding]:
         found += _references(flow, sections, all_ids)
     found += _prompts(sections)
     found += _mail(sections)
+    found += _webhooks(sections)
     return found
 
 
@@ -97,8 +101,9 @@ def _targets(flow: Flow, ids: frozenset[str]) -> list[Finding]:
 
 def _edges(flow: Flow, node: BaseNode) -> list[str]:
     out = [t for t in node.targets().values() if t is not None]
-    if isinstance(node, MenuNode) and node.operator_key and node.operator is None and flow.operator:
-        out.append(flow.operator)  # the menu's operator key leads to the flow's operator
+    if isinstance(node, (MenuNode, LookupNode)) and node.operator_key and node.operator is None \
+            and flow.operator:
+        out.append(flow.operator)  # the node's operator key leads to the flow's operator
     return out
 
 
@@ -155,6 +160,8 @@ def _silent_loops(flow: Flow) -> list[Finding]:
 def _menu_keys(flow: Flow) -> list[Finding]:
     found: list[Finding] = []
     for nid, node in flow.all_nodes().items():
+        if isinstance(node, LookupNode):
+            found += _lookup_keys(flow, nid, node)
         if not isinstance(node, MenuNode):
             continue
         special = {"repeat_key": node.repeat_key, "operator_key": node.operator_key,
@@ -178,6 +185,34 @@ def _menu_keys(flow: Flow) -> list[Finding]:
                 "menu's operator, or operator_key: null"
             )))
     return found
+
+
+def _lookup_keys(flow: Flow, nid: str, node: LookupNode) -> list[Finding]:
+    found: list[Finding] = []
+    used: dict[str, str] = {}
+    for field, key in node.menu_keys().items():
+        if key is None:
+            continue
+        if key in used:
+            found.append((_path(*NODES, nid, field), f"'{key}' is also {used[key]}"))
+        used[key] = field
+    if node.operator_key and node.operator is None and flow.operator is None:
+        found.append((_path(*NODES, nid, "operator_key"), (
+            f"operator key '{node.operator_key}' has no target: set flow.operator or this "
+            "node's operator, or operator_key: null"
+        )))
+    return found
+
+
+def _webhooks(sections: Mapping[str, Any]) -> list[Finding]:
+    hooks, business = sections.get("webhooks"), sections.get("business")
+    if not hooks or business is None:
+        return []
+    return [
+        (("webhooks", name, "language"), f"language '{hook.language}' is not in business.languages")
+        for name, hook in hooks.items()
+        if hook.language is not None and hook.language not in business.languages
+    ]
 
 
 def _references(flow: Flow, sections: Mapping[str, Any], ids: frozenset[str]) -> list[Finding]:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from firmware.errors import ConfigError, ConfigProblem
 from firmware.settings import graph, yamlio
 from firmware.settings.base import did_you_mean
-from firmware.settings.flow import Flow, Node
+from firmware.settings.flow import NODE_TYPES, Flow, Node
 from firmware.settings.model import GRAPH_CHECKS, SECTIONS, Settings, sections_of
 
 Path = tuple[str | int, ...]
@@ -143,8 +143,7 @@ def _message(err: dict[str, Any], present: Path) -> tuple[Path, str]:
         tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
         return present + ("type",), f"unknown type '{ctx.get('tag')}'{did_you_mean(str(ctx.get('tag')), tags)}"
     if kind == "union_tag_not_found":
-        return present, "missing 'type' (menu, play, hangup, schedule, language, extension, forward, " \
-                        "voicemail, callback, survey, mailbox_login or screen)"
+        return present, f"missing 'type' ({', '.join(NODE_TYPES[:-1])} or {NODE_TYPES[-1]})"
     if kind == "literal_error":
         options = [o.strip(" '") for o in str(ctx.get("expected", "")).replace(" or ", ",").split(",")]
         return present, f"{value!r} is not allowed: use {ctx.get('expected')}{did_you_mean(str(value), options)}"

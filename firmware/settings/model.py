@@ -1,7 +1,8 @@
 """`Settings`: the whole config document, one frozen model of all sections.
 
 Contents: `Settings` (fields `version`, `business`, `line`, `hours`, `prompts`,
-`mailboxes`, `people`, `smtp`, `caller_rules`, `flow`, `limits`), `SECTIONS` (the
+`mailboxes`, `people`, `smtp`, `caller_rules`, `flow`, `limits`, `page_url`,
+`webhooks`), `SECTIONS` (the
 section names in document order) and `GRAPH_CHECKS` (the validation-context key that
 `load.parse` uses to run the cross-field checks itself, with line numbers).
 
@@ -19,6 +20,7 @@ from firmware.settings import graph
 from firmware.settings.base import FrozenMap, Model, NodeId, PromptId, empty_map
 from firmware.settings.flow import Flow
 from firmware.settings.hours import Hours
+from firmware.settings.integrations import PageUrl, Webhook
 from firmware.settings.sections import (
     Business,
     CallerRules,
@@ -51,6 +53,10 @@ class Settings(Model):
     caller_rules: CallerRules = Field(default_factory=CallerRules)
     flow: Flow
     limits: Limits = Field(default_factory=Limits)
+    page_url: PageUrl | None = Field(
+        None, description="the owner's page as people reach it (links in notifications)")
+    webhooks: FrozenMap[Name, Webhook] = Field(
+        default_factory=empty_map, description="name -> receiver of call events")
 
     @model_validator(mode="after")
     def _fits_together(self, info: ValidationInfo) -> Settings:
