@@ -18,7 +18,8 @@ timeout a count of samples, so calls run faster than real time on the simulated 
 
 Keys are heard from audio by our own detector. Digits a half-duplex modem reports
 while it plays (`HardwareDtmf`) are merged in, dropping any that our detector already
-heard within `DUPLICATE_WINDOW_MS`. A caller who hangs up on an exchange that does
+heard within `DUPLICATE_WINDOW_MS`. Silence while recording is judged against the
+line's own noise floor (`activity.QuietDetector`). A caller who hangs up on an exchange that does
 not drop loop current is recognised by the reorder, busy or dial tone that follows.
 """
 
@@ -34,7 +35,7 @@ import numpy.typing as npt
 
 from firmware.dsp.callprogress import CallProgressDetector
 from firmware.dsp.dtmf import DtmfDetector, KeyDown
-from firmware.dsp.level import rms_dbm0
+from firmware.ivr.activity import QuietDetector
 from firmware.line.base import (
     FRAME_SAMPLES,
     ExtensionOffHook,
@@ -50,7 +51,6 @@ from firmware.line.base import (
 
 DUPLICATE_WINDOW_MS = 150  # a hardware digit this close to a detected one is the same key
 HANGUP_TONES = frozenset({"reorder", "busy", "dial"})
-SILENCE_DBM0 = -45.0  # quieter than this counts as silence while recording
 TRAILING_SILENCE_KEPT_MS = 300  # keep a little of the pause a message ends with
 KEY_TRIM_MARGIN_MS = 40  # cut a terminating '#' this much before its detected onset
 
@@ -299,7 +299,10 @@ class Call:
         start = self.now
         limit = start + ms_to_samples(max_ms)
         silence_limit = ms_to_samples(silence_ms) if silence_ms else None
-        quiet_since: int | None = None
+        keep_pause = ms_to_samples(TRAILING_SILENCE_KEPT_MS)
+        quiet = QuietDetector()
+        quiet_since: int | None = None  # start of the quiet run the audio now ends with
+        pauses: deque[tuple[int, int]] = deque(maxlen=32)  # earlier quiet runs (start, end)
         ended_by = "max_length"
         cut_at: int | None = None
         hung_up: CallerHungUp | None = None
@@ -313,19 +316,27 @@ class Call:
                         ended_by = "key"
                         cut_at = key.at - ms_to_samples(KEY_TRIM_MARGIN_MS)
                         break
-                if silence_limit is not None:
-                    if rms_dbm0(frame) < SILENCE_DBM0:
-                        quiet_since = quiet_since if quiet_since is not None else self.now - FRAME_SAMPLES
-                        if self.now - quiet_since >= silence_limit:
-                            ended_by = "silence"
-                            cut_at = quiet_since + ms_to_samples(TRAILING_SILENCE_KEPT_MS)
-                            break
-                    else:
-                        quiet_since = None
+                if quiet.quiet(frame):
+                    if quiet_since is None:
+                        quiet_since = self.now - FRAME_SAMPLES
+                    if silence_limit is not None and self.now - quiet_since >= silence_limit:
+                        ended_by = "silence"
+                        cut_at = quiet_since + keep_pause
+                        break
+                elif quiet_since is not None:
+                    pauses.append((quiet_since, self.now - FRAME_SAMPLES))
+                    quiet_since = None
         except CallerHungUp as exc:
             hung_up = exc
             ended_by = "hangup"
-            cut_at = exc.tone_start
+            cut_at = exc.tone_start if exc.tone_start is not None else self.now
+            # the pause between the last word and the tone (or the drop) is not message
+            pause_start = quiet_since if exc.tone_start is None else None
+            for begin, end in pauses:  # a tone's own gaps come later; find the pause before it
+                if begin < cut_at <= end + 2 * FRAME_SAMPLES:
+                    pause_start = begin
+            if pause_start is not None and pause_start + keep_pause < cut_at:
+                cut_at = pause_start + keep_pause
         received = self.now - start
         kept = received if cut_at is None else max(0, min(received, cut_at - start))
         self._on_event("recorded", {"ms": int(samples_to_ms(kept)), "ended_by": ended_by})

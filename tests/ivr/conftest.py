@@ -95,6 +95,7 @@ class Phone:
         self.prompts.rendered.clear()
         self.prompts.spoken_words.clear()
         self.box.services.now_ms = lambda: int(when.timestamp() * 1000)
+        self.box.store.db.now_ms = self.box.services.now_ms  # messages, lockouts
         if caller is None:
             cid = CallerIdInfo(number=number, name=name) if (number or name) else None
             caller = SimCaller(script, caller_id=cid)
