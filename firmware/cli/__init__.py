@@ -18,7 +18,8 @@ from firmware.errors import IvrboxError
 
 # Order here is the order in `ivrbox --help`.
 COMMANDS: tuple[str, ...] = ("run", "call", "callerid", "config", "tones", "dtmf", "gen",
-                            "selftest", "status", "backup", "preseed", "board", "tty")
+                            "selftest", "status", "backup", "preseed", "calibrate", "board",
+                            "tty")
 
 EXIT_USAGE = 2
 
