@@ -4,7 +4,7 @@ API index:
     DataDir, safe_name, sanitize_name, atomic_write, atomic_writer, free_bytes   (files)
     Database                                  (db: WAL, per-thread connections, migrations)
     CallLog, Messages, Callbacks, SurveyAnswers, KeyValue, ConfigVersions,
-    PinLockouts, OutboxJobs, Reports, WebAuth typed repositories over one Database
+    PinLockouts, OutboxJobs, Reports, WebAuth, LookupTables typed repositories over one Database
     Store(data_dir, clock_ms=None)            opens the db of a data dir and bundles them all
 """
 
@@ -26,6 +26,7 @@ from firmware.store.files import (
 )
 from firmware.store.jobs import Job, OutboxJobs
 from firmware.store.lockouts import LockoutState, PinLockouts
+from firmware.store.lookups import LookupEntry, LookupTables
 from firmware.store.messages import Message, Messages
 from firmware.store.reports import Reports
 from firmware.store.webauth import LoginThrottle, WebAuth, WebSession, WebUser
@@ -56,6 +57,7 @@ class Store:
         self.jobs = OutboxJobs(self.db)
         self.reports = Reports(self.db)
         self.web = WebAuth(self.db)
+        self.lookups = LookupTables(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -63,7 +65,7 @@ class Store:
 
 __all__ = [
     "Call", "CallEvent", "CallLog", "Callback", "Callbacks", "ConfigVersion", "ConfigVersions",
-    "DataDir", "Database", "Job", "KeyValue", "LockoutState", "LoginThrottle", "Message",
+    "DataDir", "Database", "Job", "KeyValue", "LockoutState", "LoginThrottle", "LookupEntry", "LookupTables", "Message",
     "Messages", "Reports", "WebAuth", "WebSession", "WebUser",
     "OutboxJobs", "PinLockouts", "Store", "SurveyAnswers", "atomic_write", "atomic_writer",
     "free_bytes", "fsync_dir", "safe_name", "sanitize_name", "wall_clock_ms",

@@ -142,5 +142,17 @@ CREATE TABLE web_login_failures (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_V3 = """
+-- Information by phone (issue 8): the owner's lookup tables (orders, bookings, tickets).
+CREATE TABLE lookup_entries (
+    tbl          TEXT NOT NULL,           -- the table's name, as a lookup node names it
+    key          TEXT NOT NULL,           -- digits the caller keys
+    texts        TEXT NOT NULL,           -- JSON {"": one text, "en": ..., "zh-TW": ...}
+    valid_until  TEXT,                    -- local 'YYYY-MM-DD' or 'YYYY-MM-DDTHH:MM'; NULL = always
+    updated_ms   INTEGER NOT NULL,
+    PRIMARY KEY (tbl, key)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
