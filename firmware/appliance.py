@@ -104,9 +104,16 @@ class ConfigSource:
         return self._settings
 
 
+def pinmap_dirs() -> tuple[Path, ...]:
+    """hw/pinmaps in the source tree (development) and beside the venv (release)."""
+    return (REPO_DIR / "hw" / "pinmaps", Path(sys.prefix).parent / "hw" / "pinmaps")
+
+
 def open_line(kind: str, device: str | None = None, settings: Settings | None = None,
               **options: Any) -> Line:
     country = settings.business.country if settings else "us"
+    if settings is not None and kind in ("modem", "fxo"):
+        options.setdefault("flash_ms", settings.line.flash_ms_for(country))
     if kind == "sim":
         from firmware.line.sim import SimLine
 
@@ -122,10 +129,21 @@ def open_line(kind: str, device: str | None = None, settings: Settings | None = 
         from firmware.line.audioport import SoundDevicePort
         from firmware.line.fxo import FxoLine
 
-        pinmap = load_pinmap(options.pop("board", None) or DEFAULT_BOARD)
-        return FxoLine(SoundDevicePort(device or pinmap.audio or "default"), Board(pinmap),
-                       country=country, **options)
+        pinmap = load_pinmap(settings.line.board if settings else "ivrbox-fxo-ref",
+                             search=pinmap_dirs())
+        return FxoLine(SoundDevicePort(device or "default"), Board(pinmap), country=country,
+                       **options)
     raise UsageError(f"unknown line backend '{kind}' (use sim, modem or fxo)")
+
+
+async def release_line(line: Line) -> None:
+    """Close a line for good: on-hook, then give back its hardware (GPIO pins)."""
+    try:
+        await line.close()
+    finally:
+        board = getattr(line, "board", None)
+        if board is not None:
+            board.close()
 
 
 class Box:

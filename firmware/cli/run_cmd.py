@@ -76,8 +76,9 @@ async def _watchdog() -> None:
     from firmware.cli.systemd import notify, watchdog_interval_s
 
     interval = watchdog_interval_s()
-    if interval is None:
-        return
+    if interval is None:  # not under systemd's watchdog: nothing to ping, stay idle
+        await asyncio.Event().wait()
+    assert interval is not None
     while True:  # runs only while the loop is healthy: a hung loop stops the pings
         notify("WATCHDOG=1")
         await asyncio.sleep(interval)
@@ -85,7 +86,7 @@ async def _watchdog() -> None:
 
 async def _serve(args: argparse.Namespace) -> None:
     from firmware.appliance import (DEFAULT_CONFIG, Box, ConfigSource, StatusBoard,
-                                    data_config_path, open_line)
+                                    data_config_path, open_line, release_line)
     from firmware.cli.systemd import notify
 
     data: Path = args.data
@@ -126,7 +127,7 @@ async def _serve(args: argparse.Namespace) -> None:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await line.close()
+        await release_line(line)
         status.set("line1", "stopped")
         box.close()
 

@@ -116,6 +116,10 @@ class LineConfig(Model):
     device: str | None = Field(
         None, description="modem: serial port (/dev/ttyACM0); fxo: sound card (hw:1); sim: unused"
     )
+    board: str = Field(
+        "ivrbox-fxo-ref", min_length=1,
+        description="fxo: the board's pin map, a name from hw/pinmaps or a path to a YAML file",
+    )
     rings: int = Field(2, ge=1, le=15, description="rings before answering (caller ID arrives after ring 1)")
     flash_ms: int | None = Field(
         None, ge=50, le=1500, description="hook-flash length in ms; empty = the country's default"
