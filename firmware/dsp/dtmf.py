@@ -41,6 +41,7 @@ one sample at a time gives the same events as feeding the whole buffer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,10 +112,12 @@ class DigitSpan:
 
 
 def _analyse(terms: npt.NDArray[np.complex128], energy: npt.NDArray[np.float64],
-             total: npt.NDArray[np.float64], rows: npt.NDArray[np.float64]
+             total: npt.NDArray[np.float64],
+             rows: Callable[[npt.NDArray[np.intp]], npt.NDArray[np.float64]]
              ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
     """Spans 0..m-1 -> blocks 1..m-2 (block i = spans i, i+1): tone amplitudes (n, 8) in
-    peak units and the key index each block hits, or -1.
+    peak units and the key index each block hits, or -1. `rows(i)` gives the samples of
+    spans i (only candidate blocks need them).
 
     Block i-1 (spans i-1, i) serves only as the reference for block i's frequency check:
     the phase advance from one whole block to the next, one span later, is less biased by
@@ -129,17 +132,25 @@ def _analyse(terms: npt.NDArray[np.complex128], energy: npt.NDArray[np.float64],
     hits = np.full(n, -1, dtype=np.int8)
     if n == 0:
         return amp, hits
-    row = power[:, :4].argmax(axis=1)
-    col = power[:, 4:].argmax(axis=1) + 4
-    idx = np.arange(n)
+    # Loud enough at all? (Most blocks of a call are not: this keeps streaming cheap.)
+    floor = (_MIN_AMP_DROOPED * SPAN) ** 2
+    loud = np.flatnonzero((power[:, :4].max(axis=1) >= floor)
+                          & (power[:, 4:].max(axis=1) >= floor))
+    if len(loud) == 0:
+        return amp, hits
+    p = power[loud]
+    row = p[:, :4].argmax(axis=1)
+    col = p[:, 4:].argmax(axis=1) + 4
+    idx = np.arange(len(loud))
     rel = _db(-REL_PEAK_DB) ** 2
-    ok = ((power[:, :4] <= (power[idx, row] * rel)[:, None]).sum(axis=1) == 3)
-    ok &= ((power[:, 4:] <= (power[idx, col] * rel)[:, None]).sum(axis=1) == 3)
-    ok &= (amp[idx, row] >= _MIN_AMP_DROOPED) & (amp[idx, col] >= _MIN_AMP_DROOPED)
-    cand = np.flatnonzero(ok)
+    ok = ((p[:, :4] <= (p[idx, row] * rel)[:, None]).sum(axis=1) == 3)
+    ok &= ((p[:, 4:] <= (p[idx, col] * rel)[:, None]).sum(axis=1) == 3)
+    ok &= (p[idx, row] >= floor) & (p[idx, col] >= floor)
+    cand = loud[ok]
     if len(cand) == 0:
         return amp, hits
-    r, c = row[cand], col[cand]
+    row, col = row[ok], col[ok]
+    r, c = row, col
     tone_amp = []
     ok = np.ones(len(cand), dtype=bool)
     for t in (r, c):
@@ -161,16 +172,16 @@ def _analyse(terms: npt.NDArray[np.complex128], energy: npt.NDArray[np.float64],
     ok &= pr + pc >= _db(TONE_FRACTION_DB) ** 2 * ac_power
     # ... and the weaker tone outweighs everything else together (a third note does not).
     ok &= ac_power - pr - pc <= _db(WEAK_TONE_DB) ** 2 * np.minimum(pr, pc)
-    cand, c, ar, ac = cand[ok], c[ok], ar[ok], ac[ok]
+    cand, r, c, ar, ac = cand[ok], r[ok], c[ok], ar[ok], ac[ok]
     if len(cand) == 0:
         return amp, hits
     # The column tone's second harmonic well down: vowels and most instruments are rich
     # in harmonics. (A row tone's second harmonic lies 58-71 Hz from a column tone, so
     # one block cannot measure it; the power-share test above covers the rows.)
-    harm = _HARMONICS.join(_HARMONICS.spans(rows[cand + 1]), _HARMONICS.spans(rows[cand + 2]))
+    harm = _HARMONICS.join(_HARMONICS.spans(rows(cand + 1)), _HARMONICS.spans(rows(cand + 2)))
     h2 = np.abs(harm[np.arange(len(cand)), c - 4]) * (1.0 / SPAN)
     ok = h2 <= ac * _db(HARMONIC_DB)
-    hits[cand[ok]] = (row[cand[ok]] * 4 + (c[ok] - 4)).astype(np.int8)
+    hits[cand[ok]] = (r[ok] * 4 + (c[ok] - 4)).astype(np.int8)
     return amp, hits
 
 
@@ -234,12 +245,18 @@ class DtmfDetector:
         energy = np.einsum("ij,ij->i", rows, rows)
         total = rows.sum(axis=1)
         t_terms, t_energy, t_total, t_rows = self._tail
+        lead = len(t_terms)
         terms = np.concatenate([t_terms, terms])
         energy = np.concatenate([t_energy, energy])
         total = np.concatenate([t_total, total])
-        rows = np.concatenate([t_rows, rows])
-        self._tail = (terms[-2:], energy[-2:], total[-2:], rows[-2:])
-        amp, hits = _analyse(terms, energy, total, rows)
+
+        def span_rows(i: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+            return np.where((i < lead)[:, None], t_rows[np.minimum(i, lead - 1)],
+                            rows[np.maximum(i - lead, 0)])
+
+        tail_rows = np.concatenate([t_rows, rows[-2:]])[-2:]
+        self._tail = (terms[-2:], energy[-2:], total[-2:], tail_rows)
+        amp, hits = _analyse(terms, energy, total, span_rows)
         if len(hits) == 0:
             return []
         amp_all = np.concatenate([self._amp_hist, amp])
