@@ -84,9 +84,10 @@ def new_token() -> str:
 
 
 class Auth:
-    def __init__(self, store: Store, clock_ms: Callable[[], int]):
+    def __init__(self, store: Store, clock_ms: Callable[[], int], hasher: PasswordHasher | None = None):
         self.store = store
         self.clock_ms = clock_ms
+        self.hasher = hasher or _hasher
 
     def _wait(self, source: str) -> int:
         now = self.clock_ms()
@@ -101,6 +102,8 @@ class Auth:
             raise LoginRefused("throttled", wait)
         user = web.user(ADMIN)
         ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+        if ok and user is not None and self.hasher.check_needs_rehash(user.password_hash):
+            web.set_password(user.id, self.hasher.hash(password))
         now = self.clock_ms()
         if not ok:
             state = web.failure(source, now)
@@ -126,7 +129,7 @@ class Auth:
 
     def create_owner(self, password: str) -> tuple[str, WebSession]:
         web = self.store.web
-        user_id = web.create_user(ADMIN, hash_password(password))
+        user_id = web.create_user(ADMIN, self.hasher.hash(password))
         token = new_token()
         return token, web.open_session(user_id, token_hash(token), new_token(), SESSION_TTL_MS)
 
@@ -135,5 +138,5 @@ class Auth:
         user = self.store.web.user_by_id(session.user_id)
         if user is None or not verify_password(user.password_hash, old):
             return False
-        self.store.web.set_password(user.id, hash_password(new), keep_session=session.token_hash)
+        self.store.web.set_password(user.id, self.hasher.hash(new), keep_session=session.token_hash)
         return True

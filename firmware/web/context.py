@@ -96,7 +96,7 @@ def client_source(conn: HTTPConnection) -> str:
 class WebContext:
     def __init__(self, services: WebServices):
         self.services = services
-        self.auth = Auth(services.store, services.clock_ms)
+        self.auth = Auth(services.store, services.clock_ms, services.password_hasher)
         self.publisher = ConfigPublisher(services.store, services.config_path, services.clock_ms)
         self.catalogues = Catalogues()
         self.templates = Environment(loader=FileSystemLoader(TEMPLATE_DIR),

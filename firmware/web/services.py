@@ -73,6 +73,7 @@ class WebServices:
     secure_cookies: bool = False  # behind HTTPS: mark cookies Secure
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_upload_s: float = MAX_UPLOAD_S
+    password_hasher: Any = None  # argon2 PasswordHasher; None = RFC 9106 low-memory profile
 
     def engine_for(self, line: Line, settings: Callable[[], Settings],
                    on_event: Callable[[str, dict[str, Any]], None]) -> Engine:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from firmware.appliance import DEFAULT_CONFIG, ConfigSource, find_audio_dir
@@ -18,6 +19,7 @@ from firmware.voicemail.mailbox import MailboxPolicy, Voicemail
 from firmware.web import LineState, WebServices, create_app
 
 PASSWORD = "correct horse battery"
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # argon2id, cheap for tests
 NOW_MS = 1_780_000_000_000  # 2026-05-28, a Thursday
 
 
@@ -39,6 +41,7 @@ def make_services(data: Path, clock: Clock | None = None, **extra) -> WebService
     voicemail = Voicemail(store, MailboxPolicy(min_message_ms=0))
     prompts = Prompts(TextToSpeech(store.data.tts_cache), find_audio_dir())
     kwargs = {"clock_ms": clock} if clock else {}
+    extra.setdefault("password_hasher", FAST_HASHER)
     return WebServices(store=store, voicemail=voicemail, prompts=prompts, config_path=config_path,
                        settings=source.current, config_error=lambda: source.last_error,
                        **kwargs, **extra)

@@ -205,3 +205,17 @@ def test_every_string_has_a_traditional_chinese_translation() -> None:
     from tests.web.i18n_check import missing
 
     assert missing() == []
+
+
+def test_password_change_page(client: TestClient) -> None:
+    r = post(client, "/settings/password", {"old": "wrong one", "new": "brand new secret", "new2": "brand new secret"})
+    assert r.status_code == 422 and "not right" in r.text
+    r = post(client, "/settings/password", {"old": PASSWORD, "new": "short", "new2": "short"})
+    assert r.status_code == 422 and "at least 8" in r.text
+    r = post(client, "/settings/password", {"old": PASSWORD, "new": "brand new secret", "new2": "brand new secret"})
+    assert r.status_code == 303
+    post(client, "/logout")
+    page = client.get("/login")
+    r = client.post("/login", data={"csrf": csrf_of(client, page.text), "password": "brand new secret"},
+                    follow_redirects=False)
+    assert r.status_code == 303

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from firmware.web.routes import account, callbacks, calls, dashboard, voicemail
+from firmware.web.routes import account, callbacks, calls, dashboard, greetings, settings_page, voicemail
 
-ROUTERS = [account.router, dashboard.router, voicemail.router, calls.router, callbacks.router]
+ROUTERS = [account.router, dashboard.router, voicemail.router, calls.router, callbacks.router,
+           greetings.router, settings_page.router]

@@ -45,5 +45,40 @@
     }, { once: true });
   });
 
+  // Greetings: record in the browser (MediaRecorder), upload, go to the preview page.
+  document.querySelectorAll("[data-record]").forEach(box => {
+    if (!navigator.mediaDevices || !window.MediaRecorder) return;
+    box.hidden = false;
+    const start = box.querySelector("[data-rec-start]");
+    const stop = box.querySelector("[data-rec-stop]");
+    const status = box.querySelector("[data-rec-status]");
+    let recorder = null, chunks = [];
+    start.addEventListener("click", async () => {
+      try {
+        const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+        recorder = new MediaRecorder(stream);
+        chunks = [];
+        recorder.ondataavailable = e => chunks.push(e.data);
+        recorder.onstop = async () => {
+          stream.getTracks().forEach(tr => tr.stop());
+          const blob = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
+          const form = new FormData();
+          form.append("file", blob, "recording." + (blob.type.includes("ogg") ? "ogg" : "webm"));
+          status.textContent = "…";
+          const r = await fetch(box.dataset.record, { method: "POST", body: form,
+            headers: { "X-CSRF-Token": csrf, Accept: "application/json" } });
+          const j = await r.json();
+          if (r.ok) window.location = j.preview_url; else status.textContent = j.error;
+        };
+        recorder.start();
+        start.hidden = true; stop.hidden = false; status.textContent = "";
+      } catch (e) { status.textContent = String(e.message || e); }
+    });
+    stop.addEventListener("click", () => {
+      if (recorder) recorder.stop();
+      stop.hidden = true; start.hidden = false;
+    });
+  });
+
   window.ivrbox = { csrf };
 })();
