@@ -9,7 +9,7 @@ API:
     open_line(kind, device=None, settings=None, **options) -> Line
                                               (fxo: options board=<pin map name or file>)
     Box(data_dir, config_source)              store, voicemail, prompts, outbox, notifier
-        .services, .outbox, .store
+        .services, .outbox, .store, .notifier (e-mail + webhooks)
         .engine(line, line_name=..., on_event=...) -> Engine
         .recover()                            crash leftovers: recordings, open calls
     data_config_path(data_dir) -> Path        where the published config lives
@@ -44,6 +44,7 @@ from firmware.line.base import Line
 from firmware.notify.email import EMAIL_KIND, EmailNotifier
 from firmware.notify.notifier import CALLBACK_KIND, CallbackMailer, OutboxNotifier, smtp_config
 from firmware.notify.outbox import Outbox
+from firmware.notify.webhook import WEBHOOK_KIND, WebhookSender
 from firmware.settings import Settings, load
 from firmware.store import Store
 from firmware.voicemail.mailbox import MailboxPolicy, Voicemail
@@ -160,8 +161,10 @@ class Box:
             return smtp_config(config.current())
 
         self.outbox = Outbox(self.store.jobs, {EMAIL_KIND: EmailNotifier(smtp),
-                                               CALLBACK_KIND: CallbackMailer(smtp)})
+                                               CALLBACK_KIND: CallbackMailer(smtp),
+                                               WEBHOOK_KIND: WebhookSender(config.current)})
         notifier = OutboxNotifier(self.outbox, self.store, config.current)
+        self.notifier = notifier
         kwargs = {"now_ms": now_ms} if now_ms else {}
         self.services = Services(store=self.store, voicemail=self.voicemail,
                                  prompts=self.prompts, notify=notifier, **kwargs)
@@ -176,8 +179,16 @@ class Box:
             log.warning("closed %d call(s) left open by a restart", closed)
 
     def engine(self, line: Line, *, line_name: str = "line1", **options: Any) -> Engine:
+        hooks = self.notifier.engine_sink()  # call ends and survey answers -> webhooks
+        own = options.pop("on_event", None)
+
+        def on_event(kind: str, detail: dict[str, Any]) -> None:
+            if own is not None:
+                own(kind, detail)
+            hooks(kind, detail)
+
         return Engine(line, services=self.services, settings=self.config.current,
-                      line_name=line_name, **options)
+                      line_name=line_name, on_event=on_event, **options)
 
     def close(self) -> None:
         self.store.close()

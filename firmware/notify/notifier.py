@@ -5,6 +5,10 @@ API:
     OutboxNotifier(outbox, store, settings_provider)
         .voicemail(message_id, mailbox)               a voicemail e-mail, WAV attached
         .callback_requested(callback_id, mailbox)     "please call back" e-mail
+        .tty_message(message_id, mailbox)             a typed (TTY) message, as a voicemail
+        .call_ended(call_id) / .survey_answered(call_id, survey, answer)
+        .engine_sink() -> on_event sink               call_end / survey engine events
+        (each of these also queues the webhook events: hookevents.py)
     EMAIL_KIND (voicemail, email.py), CALLBACK_KIND, callback_email(payload, sender) -> EmailMessage
     CallbackMailer(config_provider)                   the outbox handler for CALLBACK_KIND
 
@@ -28,6 +32,7 @@ from firmware.notify.email import (
     send,
     voicemail_job,
 )
+from firmware.notify.hookevents import HookEvents
 from firmware.notify.outbox import DeliveryFailed, Outbox
 from firmware.settings import Settings
 from firmware.store import Store
@@ -51,12 +56,24 @@ class OutboxNotifier:
         self._outbox = outbox
         self._store = store
         self._settings = settings
+        self.hooks = HookEvents(outbox, store, settings)
+
+    def call_ended(self, call_id: int) -> None:
+        self.hooks.call_ended(call_id)
+
+    def survey_answered(self, call_id: int | None, survey: str, answer: str) -> None:
+        self.hooks.survey_answered(call_id, survey, answer)
+
+    def engine_sink(self) -> Callable[[str, dict[str, Any]], None]:
+        """Give this to the engine's `on_event`: call ends and survey answers go to webhooks."""
+        return self.hooks.engine_sink()
 
     def _recipients(self, mailbox: str) -> list[str]:
         box = self._settings().mailboxes.get(mailbox)
         return list(box.email) if box is not None else []
 
     def voicemail(self, message_id: int, mailbox: str) -> None:
+        self.hooks.message_saved(message_id)  # voicemail, or tty_message for a typed one
         recipients = self._recipients(mailbox)
         message = self._store.messages.get(message_id)
         if not recipients or message is None:
@@ -68,7 +85,12 @@ class OutboxNotifier:
                             mailbox_name=box.name if box else mailbox)
         self._outbox.enqueue(EMAIL_KIND, voicemail_job(notice, recipients))
 
+    def tty_message(self, message_id: int, mailbox: str) -> None:
+        """A TTY caller's typed message: the same e-mail and webhooks as a voicemail."""
+        self.voicemail(message_id, mailbox)
+
     def callback_requested(self, callback_id: int, mailbox: str) -> None:
+        self.hooks.callback_requested(callback_id, mailbox)
         recipients = self._recipients(mailbox)
         request = next((c for c in self._store.callbacks.open() if c.id == callback_id), None)
         if not recipients or request is None:
