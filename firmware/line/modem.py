@@ -15,7 +15,7 @@ How a call runs on a half-duplex modem (base.py explains the 20 ms step): after
 enters playback (`AT+VTX`); steps keep feeding it and `rx()` returns silence paced by
 the port taking each frame (flow control on hardware). A step without `tx` sends
 silence; after TX_HANGOVER_STEPS of them the line ends playback (`DLE ETX`, or the
-barge-in abort when the caller pressed a key during it) and records (`AT+VRX`): `rx()`
+barge-in abort when it stops right after a key arrived) and records (`AT+VRX`): `rx()`
 then returns the caller's audio as the modem delivers it. Keys arrive as `DLE` digits
 -> `HardwareDtmf` in both states, stamped with the sample they belong to.
 
@@ -32,7 +32,8 @@ import asyncio
 import contextlib
 import os
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 
@@ -49,9 +50,12 @@ from firmware.line.modem_quirks import GENERIC, IDENTITY_COMMANDS, Quirks, ident
 FLASH_MS = {"US": 500, "CA": 500, "TW": 500, "CN": 100, "UK": 100, "GB": 100,
             "DE": 90, "JP": 500}
 TX_HANGOVER_STEPS = 2  # silent steps (40 ms) before playback gives way to recording
+BARGE_IN_STEPS = 2  # playback stopping within 40 ms of a key is a barge-in
 RESET_TIMEOUT_FACTOR = 3  # ATZ takes longer than other commands
 DIAL_MS_PER_ITEM = 250  # allowance per +VTS item on top of the response timeout
+BREAK_WAIT_MIN_S = 0.05  # how long to wait for a data state to end before ATZ
 RING_GAP_S = 9.0  # a ring this long after the last one starts a new call (wall clock)
+T = TypeVar("T")
 _FINALS = frozenset(("OK", "ERROR", "VCON", "CONNECT", "NO CARRIER", "BUSY",
                      "NO DIALTONE", "NO ANSWER"))
 
@@ -157,6 +161,9 @@ class ModemLine:
         return ready
 
     async def answer(self) -> None:
+        return await self._guard(self._answer())
+
+    async def _answer(self) -> None:
         if self._mode != "idle":
             raise LineError(f"cannot answer: the modem line is {self._mode}")
         self._flush_caller_id()
@@ -182,12 +189,18 @@ class ModemLine:
             await self._reset(f"hang-up failed: {exc}")
 
     async def flash(self, ms: int | None = None) -> None:
+        return await self._guard(self._flash(ms))
+
+    async def _flash(self, ms: int | None = None) -> None:
         self._require_call()
         await self._command_mode()
         await self._checked(v253.flash_register(ms if ms is not None else self.flash_ms))
         await self._checked(self.quirks.flash_command, finals=("OK", "VCON"))
 
     async def dial(self, digits: str) -> None:
+        return await self._guard(self._dial(digits))
+
+    async def _dial(self, digits: str) -> None:
         self._require_call()
         commands = v253.vts_digits(digits, triples=self.quirks.vts_triples)
         await self._command_mode()
@@ -197,24 +210,32 @@ class ModemLine:
                                 / 1000.0)
 
     async def tx(self, frame: Frame) -> None:
+        return await self._guard(self._tx(frame))
+
+    async def _tx(self, frame: Frame) -> None:
         self._require_call()
         if self._far_gone and self._mode != "tx":
             return
         if self._mode == "rx":
             await self._leave_rx()
         if self._mode == "offhook":
-            await self._checked("+VTX", finals=("CONNECT",))
-            self._mode, self._tx_keys, self._tx_idle = "tx", False, 0
+            await self._checked("+VTX", finals=("CONNECT",), retries=0)
+            self._mode, self._tx_key_at, self._tx_idle = "tx", None, 0
         self._queue_tx(np.asarray(frame, dtype=np.int16))
         self._tx_step = True
 
     async def rx(self) -> Frame:
+        return await self._guard(self._rx())
+
+    async def _rx(self) -> Frame:
         self._require_call()
         frame = silence_frame()
         if self._mode == "tx" and not self._tx_step:
             self._tx_idle += 1
-            if self._tx_idle > TX_HANGOVER_STEPS or self._far_gone:
-                await self._leave_tx(abort=self._tx_keys or self._far_gone)
+            if self._far_gone or self._barge_in():  # stop at once, drop the buffer
+                await self._leave_tx(abort=True)
+            elif self._tx_idle > TX_HANGOVER_STEPS:
+                await self._leave_tx(abort=False)
             else:
                 self._queue_tx(frame)
         if self._mode == "tx":
@@ -230,6 +251,13 @@ class ModemLine:
         self._event_flag.set()
         return frame
 
+    async def _guard(self, work: Awaitable[T]) -> T:
+        """Run a call-control step; a modem that stops answering is reset."""
+        try:
+            return await work
+        except _ModemTimeout as exc:
+            await self._fail_call(f"the modem stopped answering ({exc})")
+
     # ------------------------------------------------------------------ call audio
     def _require_call(self) -> None:
         if self._gone_in_call:
@@ -242,6 +270,13 @@ class ModemLine:
         data = dle.shield(v253.encode_audio(frame, self.codec.kind or "u8"))
         self.stats["tx_bytes"] += len(data)
         self._step_write = self._link.write(data)
+
+    def _barge_in(self) -> bool:
+        """Playback stopped right after a key arrived: the caller interrupted it, so
+        the modem's buffer is dropped. Stopping later is the prompt's natural end, and
+        the buffer plays out (DLE ETX)."""
+        return self._tx_key_at is not None and \
+            self._clock - self._tx_key_at <= BARGE_IN_STEPS * FRAME_SAMPLES
 
     async def _wait_step_write(self) -> None:
         fut, self._step_write = self._step_write, None
@@ -267,7 +302,7 @@ class ModemLine:
         self._decoder.expect_audio()
         self._rx_requested = True
         try:
-            await self._checked("+VRX", finals=("CONNECT",))
+            await self._checked("+VRX", finals=("CONNECT",), retries=0)
         finally:
             self._rx_requested = False
             self._decoder.expect_audio(False)
@@ -316,8 +351,9 @@ class ModemLine:
             chunk = chunk[:need]
         return v253.decode_audio(chunk, self.codec.kind or "u8")
 
-    async def _fail_call(self, reason: str) -> None:
-        self._emit(Hangup(at=self._clock, cause=HangupCause.MODEM))
+    async def _fail_call(self, reason: str) -> NoReturn:
+        if self._call:
+            self._emit(Hangup(at=self._clock, cause=HangupCause.MODEM))
         self._reset_call()
         await self._reset(reason)
         raise ModemError(f"{reason}; the modem was reset and the call is lost")
@@ -327,7 +363,7 @@ class ModemLine:
         self._gone_in_call = False
         self._far_gone = False
         self._tx_step = False
-        self._tx_keys = False
+        self._tx_key_at: int | None = None  # clock when a key arrived during playback
         self._tx_idle = 0
         self._step_write: asyncio.Future[bool] | None = None
         self._rx_open = False
@@ -337,7 +373,7 @@ class ModemLine:
         self._audio = bytearray()
         self._audio_wake: asyncio.Future[None] | None = None
         self._answered_at = 0
-        self._dtmf = v253.DtmfCollapse()
+        self._dtmf = v253.DtmfCollapse(ms_to_samples(self.quirks.dtmf_repeat_ms))
 
     def _reset_idle(self) -> None:
         self._ring_count = 0
@@ -360,8 +396,9 @@ class ModemLine:
         raise AssertionError("unreachable")
 
     async def _checked(self, body: str, *, finals: tuple[str, ...] = ("OK",),
-                       timeout: float | None = None) -> list[str]:
-        result, lines = await self._cmd(body, finals=finals, timeout=timeout)
+                       timeout: float | None = None, retries: int = 1) -> list[str]:
+        result, lines = await self._cmd(body, finals=finals, timeout=timeout,
+                                        retries=retries)
         if result not in finals:
             raise ModemError(f"the modem answered AT{body} with {result}")
         return lines
@@ -450,7 +487,8 @@ class ModemLine:
         if event.kind in ("dtmf", "dtmf_start", "dtmf_end"):
             digit = self._dtmf.feed(event, at)
             if digit:
-                self._tx_keys = self._tx_keys or self._mode == "tx"
+                if self._mode == "tx":
+                    self._tx_key_at = self._clock
                 self._emit(HardwareDtmf(at=at, digit=digit))
         elif event.kind == "tone":
             self._emit(Tone(at=at, kind=event.value))
@@ -546,6 +584,7 @@ class ModemLine:
 
     async def _initialise(self) -> None:
         self._mode = "resetting"
+        await self._break_data_state()
         await self._cmd("Z", timeout=self._timeout * RESET_TIMEOUT_FACTOR)
         await self._checked("E0")
         await self._cmd("V1")
@@ -568,6 +607,13 @@ class ModemLine:
         self._reset_idle()
         self._emit(LineStatus(at=self._clock, state="ready",
                               detail=f"{self.quirks.model}, {self.codec.name}"))
+
+    async def _break_data_state(self) -> None:
+        """End a recording or playback the modem may still be in (after our own crash,
+        or a lost CONNECT): it answers OK; in command mode it ignores these bytes."""
+        with contextlib.suppress(_ModemTimeout):
+            await self._exchange(self.quirks.end_rx + self.quirks.abort_tx + b"\r",
+                                 timeout=max(BREAK_WAIT_MIN_S, self._timeout / 4))
 
     async def _idle_commands(self) -> None:
         """Voice mode with caller ID on: what idle means (again after every reset)."""

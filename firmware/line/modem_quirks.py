@@ -11,7 +11,8 @@ Supported models: USRobotics 5637 (firmware 1.2.23), Conexant CX93010 (StarTech
 USB56KEMH2), Zoom 3095, MultiTech MT9234MU. What each needs, and why:
 - Conexant forgets caller-ID reporting on reset: `AT-SCID=1` and `AT+VCID=1` again.
 - The USR wants gain (`+VGT`) and format (`+VSM`) set before `+VLS=1` takes the line,
-  rejects `AT+VTS=<digit>` (so digits go as frequency triples), and reports `DLE H`
+  rejects `AT+VTS=<digit>` (so digits go as frequency triples), reports each key once
+  (so a digit right after the same digit is a new press), and reports `DLE H`
   (line current detected: its own off-hook) right after answering: not a hang-up.
 - The Zoom 3095 ends a recording on `DLE ^`, not the standard `DLE !`.
 """
@@ -41,6 +42,7 @@ class Quirks:
     abort_tx: bytes = _ABORT_TX  # barge-in: drop the buffer, end now
     ignore_offhook_ms: int = 0  # DLE H within this long after answering is ours
     flash_command: str = "+VTS=!"
+    dtmf_repeat_ms: int = 80  # same digit again within this = the same press; 0: never
     supports_vdr: bool = True  # +VDR distinctive-ring (cadence) reports
 
 
@@ -53,6 +55,7 @@ MODELS: dict[str, Quirks] = {
         vsm_before_answer=True,
         vts_triples=True,
         ignore_offhook_ms=1500,
+        dtmf_repeat_ms=0,  # one report per key press (Hayes voice manuals)
         flash_command="D!;",
         supports_vdr=False,
     ),

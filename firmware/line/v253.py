@@ -334,7 +334,8 @@ class DtmfCollapse:
 
     With start/end markers (`DLE /` ... `DLE ~`) everything between them is one press.
     Without markers a modem repeats the digit while the key is held, so the same digit
-    again within DTMF_REPEAT_MS (in samples) of its previous report is the same press.
+    again within DTMF_REPEAT_MS (in samples) of its previous report is the same press;
+    `repeat_samples=0` is for modems that report each press once.
     """
 
     def __init__(self, repeat_samples: int = DTMF_REPEAT_MS * SAMPLE_RATE // 1000):
@@ -361,6 +362,6 @@ class DtmfCollapse:
             return event.value
         last = self._last
         self._last = (event.value, at)
-        if last and last[0] == event.value and at - last[1] <= self._repeat:
+        if self._repeat and last and last[0] == event.value and at - last[1] <= self._repeat:
             return None
         return event.value

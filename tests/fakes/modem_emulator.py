@@ -12,6 +12,8 @@ API:
         .far_hangup(style)           "loop_drop" (DLE h/l), "reorder", "dial_tone"
         .far_pos                     samples of the far end's timeline so far
     faults:
+        .inject(data)                raw bytes to the box now
+        .drop_call(result)           the modem ends the call itself ("NO CARRIER")
         .drop_results(n) / .garble_results(n)      the next n result codes lost / mangled
         .freeze()                    answer nothing until ATZ (a wedged modem)
     history (what the box did, for assertions):
@@ -32,6 +34,7 @@ from __future__ import annotations
 import fcntl
 import os
 import queue
+import re
 import select
 import struct
 import tempfile
@@ -55,6 +58,7 @@ DTMF_REPEAT_MS = 70
 TONE_REPORT_MS = 1000  # busy/dial tone reported after this much of it
 BACKGROUND_MS = 6000  # one loop of the exchange's tone after a hang-up
 GARBAGE = b"\r\n#\xa7!\x7f~\r\n"
+_TX_TOKENS = re.compile(rb"([^\x10]+)|\x10(.)?", re.DOTALL)
 _BYTES = {"linear16": 2, "u8": 1, "s8": 1, "ulaw": 1, "alaw": 1}
 
 
@@ -237,14 +241,18 @@ class ModemEmulator:
         return self.queue_audio(tones.dtmf(digits, on_ms, off_ms, dbm0), keys)
 
     def _schedule_key(self, start: int, end: int, digit: str) -> None:
-        d = digit.encode()
+        """A modem's report of one key: once, repeated while held, or repeated between
+        start/end markers (`DLE /` ... `DLE ~`), per personality."""
+        d = bytes([DLE]) + digit.encode()
+        step = DTMF_REPEAT_MS * RATE // 1000
+        if self.p.dtmf_style == "once":
+            self._schedule(start, d)
+            return
         if self.p.dtmf_style == "markers":
-            self._schedule(start, bytes([DLE]) + b"/" + bytes([DLE]) + d)
+            self._schedule(start, bytes([DLE]) + b"/")
             self._schedule(end, bytes([DLE]) + b"~")
-        else:
-            step = DTMF_REPEAT_MS * RATE // 1000
-            for at in range(start, end, step):
-                self._schedule(at, bytes([DLE]) + d)
+        for at in range(start, end, step):
+            self._schedule(at, d)
 
     def _schedule(self, at: int, data: bytes) -> None:
         self._scheduled.append((at, data))
@@ -272,6 +280,22 @@ class ModemEmulator:
             return np.concatenate(self._heard) if self._heard else np.zeros(0, np.int16)
 
     # ------------------------------------------------------------------ faults
+    def inject(self, data: bytes) -> None:
+        """Raw bytes to the box, as if the modem sent them now (e.g. "NO CARRIER")."""
+        with self._lock:
+            self._send(data)
+        self._wake()
+
+    def drop_call(self, result: str = "NO CARRIER") -> None:
+        """The modem itself ends the call (line lost): data state over, on-hook, result."""
+        def run() -> None:
+            with self._lock:
+                if self.mode in ("vrx", "vtx"):
+                    self._send(bytes([DLE, ETX]))
+                self.mode, self.off_hook = "cmd", False
+                self._send(f"\r\n{result}\r\n".encode())
+        self._in_thread(run)
+
     def drop_results(self, n: int = 1) -> None:
         with self._lock:
             self._drop += n
@@ -352,24 +376,26 @@ class ModemEmulator:
 
     # ------------------------------------------------------------------ box -> modem
     def _on_input(self, data: bytes) -> None:
+        if self._frozen:  # a wedged modem: only a reset gets through
+            self._line += data
+            if b"ATZ" in self._line.upper():
+                self._power_on()
+                self.commands.append("ATZ")
+                self._result("OK")
+            self._line = self._line[-3:]
+            return
         if self.mode == "vtx":
             self._on_tx_bytes(data)
             return
         if self.mode == "vrx":
-            seen = self._rx_last + data
-            self._rx_last = data[-1:]
-            if bytes([DLE]) + self.p.end_rx in seen:
-                self.mode = "cmd"
-                self._rx_last = b""
-                self._send(bytes([DLE, ETX]))
-                self._result("OK")
+            self._on_rx_abort(data)
             return
         for i, byte in enumerate(data):
             if byte in (0x0D, 0x0A):
                 text = self._line.decode("ascii", "replace").strip()
                 self._line.clear()
                 if text:
-                    if self.echo and not self._frozen:
+                    if self.echo:
                         self._send(text.encode() + b"\r")
                     self._on_command_line(text)
                 if self.mode == "vtx" and data[i + 1:]:
@@ -378,17 +404,33 @@ class ModemEmulator:
             else:
                 self._line.append(byte)
 
+    def _on_rx_abort(self, data: bytes) -> None:
+        """While recording: DLE <end code> ends it; so does (V.253) any other character
+        than XON/XOFF, except other DLE pairs, which are ignored."""
+        seen = self._rx_last + data
+        self._rx_last = data[-1:] if data[-1:] == b"\x10" else b""
+        ended, i = False, 0
+        while i < len(seen):
+            byte = seen[i]
+            if byte == DLE:
+                if i + 1 < len(seen) and seen[i + 1:i + 2] == self.p.end_rx:
+                    ended = True
+                i += 2
+                continue
+            if byte not in (0x11, 0x13):
+                ended = True
+            i += 1
+        if ended:
+            self.mode = "cmd"
+            self._rx_last = b""
+            self._send(bytes([DLE, ETX]))
+            self._result("OK")
+
     def _on_command_line(self, text: str) -> None:
+        if text[:2].upper() != "AT":
+            return  # a modem ignores anything that does not start with AT
         self.commands.append(text)
-        body = text[2:] if text[:2].upper() == "AT" else None
-        if self._frozen:
-            if body is not None and body.upper().startswith("Z"):
-                self._power_on()
-                self._result("OK")
-            return
-        if body is None:
-            self._result("ERROR")
-            return
+        body = text[2:]
         self._result(self._command(body.upper()))
         if self.mode == "vtx":
             self.tx_sessions.append(TxSession())
@@ -498,29 +540,34 @@ class ModemEmulator:
         return "OK"
 
     def _on_tx_bytes(self, data: bytes) -> None:
-        """Unshield what the box plays, one byte at a time (an independent decoder)."""
+        """Unshield what the box plays: tokens by regular expression (an implementation
+        independent of firmware.line.dle), fast enough to keep up with the box."""
         session = self.tx_sessions[-1]
-        audio = bytearray()
+        if self._tx_pending_dle:
+            self._tx_pending_dle = False
+            data = b"\x10" + data
+        audio: list[bytes] = []
         rest = b""
-        for i, byte in enumerate(data):
-            if self._tx_pending_dle:
-                self._tx_pending_dle = False
-                if byte == DLE:
-                    audio.append(DLE)
-                elif byte == CAN:
-                    session.aborted_at = len(session.audio) + len(audio)
-                    session.ended = "abort"
-                elif byte == ETX:
-                    session.ended = session.ended or "etx"
-                    rest = data[i + 1:]
-                    self.mode = "cmd"
-                    break
-            elif byte == DLE:
+        for token in _TX_TOKENS.finditer(data):
+            run, code = token.group(1), token.group(2)
+            if run is not None:
+                if session.ended != "abort":
+                    audio.append(run)
+            elif code is None:  # a DLE at the very end: its code comes in the next read
                 self._tx_pending_dle = True
-            elif session.ended != "abort":
-                audio.append(byte)
+            elif code == b"\x10":
+                if session.ended != "abort":
+                    audio.append(code)
+            elif code == bytes([CAN]):
+                session.aborted_at = len(session.audio) + sum(map(len, audio))
+                session.ended = "abort"
+            elif code == bytes([ETX]):
+                session.ended = session.ended or "etx"
+                rest = data[token.end():]
+                self.mode = "cmd"
+                break
         if audio:
-            self._take_played(bytes(audio), session)
+            self._take_played(b"".join(audio), session)
         if self.mode == "cmd":
             self._result("OK")
             if rest:

@@ -6,10 +6,11 @@ API:
     VSM_16BIT, VSM_ULAW, VSM_U8 `+VSM=?` lists for format-negotiation tests
 
 The answers follow the vendors' manuals: the USR 5637 (ATI0 "5601") lists 8-bit linear
-and G.711 formats without a "+VSM:" prefix, reports DTMF by repeating the digit while
-the key is held and sends `DLE H` right after it goes off-hook; the Conexant CX93010
-(ATI0 "56000") prefixes "+VSM:", has 16-bit linear, brackets DTMF with `DLE /` and
-`DLE ~`, reports distinctive-ring cadence (`DROF=`/`DRON=`) and only reports caller ID
+and G.711 formats without a "+VSM:" prefix, reports each DTMF key once (the Hayes
+voice manuals: "only one <DLE>code per DTMF button pushed") and sends `DLE H` right
+after it goes off-hook; the Conexant CX93010
+(ATI0 "56000") prefixes "+VSM:", has 16-bit linear, repeats a held key's digit every 70 ms
+between `DLE /` and `DLE ~` (as in the MultiTech V.253 example), reports distinctive-ring cadence (`DROF=`/`DRON=`) and only reports caller ID
 when both `-SCID=1` and `+VCID=1` were given since the last reset.
 """
 
@@ -42,7 +43,7 @@ class Personality:
     fmm: str
     vsm: tuple[tuple[int, str, int], ...]
     vsm_prefix: bool
-    dtmf_style: str  # "repeat" (digit every DTMF_REPEAT_MS) or "markers" (/ d ~)
+    dtmf_style: str  # "once", "repeat" (every DTMF_REPEAT_MS), "markers" (/ d d .. ~)
     vts_digits_ok: bool  # accepts AT+VTS=<digit>
     vgt_before_vls: bool  # needs +VGT and +VSM after going idle, before +VLS=1
     offhook_report: bool  # sends DLE H right after +VLS=1
@@ -57,7 +58,7 @@ PERSONALITIES = {
     "usr5637": Personality(
         name="usr5637", ati0="5601", ati3="U.S. Robotics 56K FAX USB V1.2.23",
         fmi="U.S. Robotics", fmm="USR5637", vsm=VSM_USR, vsm_prefix=False,
-        dtmf_style="repeat", vts_digits_ok=False, vgt_before_vls=True,
+        dtmf_style="once", vts_digits_ok=False, vgt_before_vls=True,
         offhook_report=True, vdr=False, cid_needs_scid=False, loop_drop_code=b"h",
         answer_result="VCON", end_rx=b"!"),
     "cx93010": Personality(
