@@ -8,6 +8,7 @@ API:
     await call.record(sink, max_ms=, silence_ms=, end_keys="#") -> Recording
     await call.pause(ms)                             silence, still listening
     call.elapsed_ms, call.take_keys(), call.clear_keys()
+    call.secret = True                               keys are logged as "x" (PIN entry)
     CallEnded (CallerHungUp, CallTooLong, OfficePickedUp, LineLost): raised from any
     of the above when the call is over; the flow catches them at its top.
 
@@ -53,6 +54,7 @@ DUPLICATE_WINDOW_MS = 150  # a hardware digit this close to a detected one is th
 HANGUP_TONES = frozenset({"reorder", "busy", "dial"})
 TRAILING_SILENCE_KEPT_MS = 300  # keep a little of the pause a message ends with
 KEY_TRIM_MARGIN_MS = 40  # cut a terminating '#' this much before its detected onset
+SECRET_DIGIT = "x"  # what the call log shows for a key of a PIN
 
 EventSink = Callable[[str, dict[str, Any]], None]
 FrameSink = Callable[[Frame], None]
@@ -129,6 +131,7 @@ class Call:
         self._dtmf_origin: int | None = None  # line clock of the detectors' sample 0
         self._progress_origin: int | None = None
         self._consulting = False
+        self.secret = False  # while True, key events are logged without their digit
         self.tones: list[HeardTone] = []  # exchange tones heard while consulting
         self._on_event = on_event or (lambda kind, detail: None)
 
@@ -198,7 +201,8 @@ class Call:
             return
         self._recent.append(key)
         self._keys.append(key)
-        self._on_event("key", {"digit": key.digit, "source": source})
+        self._on_event("key", {"digit": SECRET_DIGIT if self.secret else key.digit,
+                               "source": source})
 
     # -- keys -------------------------------------------------------------------------
     def take_keys(self) -> str:

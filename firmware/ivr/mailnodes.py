@@ -114,9 +114,13 @@ async def run_voicemail(ctx: CallContext, node_id: str, node: VoicemailNode) -> 
     return node.next
 
 
-async def _enter(ctx: CallContext, key: str, max_digits: int) -> str:
-    await ctx.call.play(ctx.services.prompts.render(phrase(key, ctx.language), ctx.language))
-    return await ctx.call.collect(max_digits, FIRST_DIGIT_MS, INTER_DIGIT_MS)
+async def _enter(ctx: CallContext, key: str, max_digits: int, secret: bool = False) -> str:
+    ctx.call.secret = secret  # a PIN never reaches the call log, even typed ahead
+    try:
+        await ctx.call.play(ctx.services.prompts.render(phrase(key, ctx.language), ctx.language))
+        return await ctx.call.collect(max_digits, FIRST_DIGIT_MS, INTER_DIGIT_MS)
+    finally:
+        ctx.call.secret = False
 
 
 def _mailbox_by_number(ctx: CallContext, digits: str) -> str | None:
@@ -132,7 +136,7 @@ async def login_and_serve(ctx: CallContext, mailbox_id: str | None, *, attempts:
     voicemail = ctx.services.voicemail
     for attempt in range(1, attempts + 1):
         box_id = mailbox_id or _mailbox_by_number(ctx, await _enter(ctx, "enter_mailbox", MAILBOX_DIGITS))
-        pin = await _enter(ctx, "enter_pin", PIN_DIGITS)
+        pin = await _enter(ctx, "enter_pin", PIN_DIGITS, secret=True)
         mailbox = ctx.settings.mailboxes.get(box_id) if box_id else None
         stored = mailbox.pin_hash if mailbox else None
         lock_key = box_id or "unknown-mailbox"

@@ -4,7 +4,7 @@ API:
     owner_session(ctx, mailbox_id)
     phone_greeting_path(ctx, mailbox_id, kind)
 
-Keys: 1 hear messages (new first, then saved; each with caller and time read out;
+Keys: 1 hear messages (new first, then saved, oldest first in each; each with caller and time read out;
 then 1 again, 2 keep, 3 delete, # next), 3 record the "unavailable" greeting, 7 night
 mode (the schedule says closed until switched back), 8 back to the business hours,
 * leave. Silence twice ends the session, so a forgotten phone never holds the line.
@@ -69,11 +69,10 @@ async def _play_message(ctx: CallContext, message: Message) -> None:
 
 async def _messages(ctx: CallContext, mailbox_id: str) -> None:
     voicemail = ctx.services.voicemail
-    listed = voicemail.list(mailbox_id)
+    listed = sorted(voicemail.list(mailbox_id), key=lambda m: (m.received_ms, m.id))
     ordered = [m for m in listed if not m.heard] + [m for m in listed if m.heard]
     for message in ordered:
-        while True:
-            ctx.call.clear_keys()
+        while True:  # keys typed ahead (during "message saved") count: no clear_keys here
             await _play_message(ctx, message)
             voicemail.mark_heard(message.id)
             await _say(ctx, "message_menu")
@@ -108,7 +107,6 @@ async def owner_session(ctx: CallContext, mailbox_id: str) -> None:
     await ctx.say_words(readout.message_count(new, ctx.language, "new"))
     silent = 0
     for _ in range(MAX_MENU_ROUNDS):
-        ctx.call.clear_keys()
         await _say(ctx, "mailbox_menu")
         key = await ctx.call.wait_key(MENU_WAIT_MS)
         if key is None:

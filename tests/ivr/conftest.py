@@ -50,9 +50,12 @@ class SpyPrompts(Prompts):
         self.tts = tts
         self.rendered: list[tuple[str, str]] = []
         self.spoken_words: list[tuple[str, str]] = []
+        self.files: list[Path] = []
 
     def render(self, text: str, language: str, file: Path | None = None) -> Audio:
         self.rendered.append((text, language))
+        if file is not None:
+            self.files.append(Path(file))
         return super().render(text, language, file)
 
     def words(self, ids: list[str], language: str) -> Audio:
@@ -94,6 +97,7 @@ class Phone:
         self.dialled = []
         self.prompts.rendered.clear()
         self.prompts.spoken_words.clear()
+        self.prompts.files.clear()
         self.box.services.now_ms = lambda: int(when.timestamp() * 1000)
         self.box.store.db.now_ms = self.box.services.now_ms  # messages, lockouts
         if caller is None:

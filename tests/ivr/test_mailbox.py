@@ -1,0 +1,126 @@
+"""The owner's mailbox by phone: PIN (hashed, never logged, lock-out that survives the
+call), message count, playback with caller and time read out, repeat/keep/delete/next,
+a greeting recorded by phone, and day/night mode switched by phone."""
+
+from __future__ import annotations
+
+import pytest
+
+from firmware.dsp.audiofile import write_wav
+from firmware.ivr.nodes import OVERRIDE_KEY
+from firmware.ivr.owner import phone_greeting_path
+from firmware.settings import hash_pin
+from tests.ivr.conftest import KNOWN, OPEN, Phone, voice
+
+PIN = "4711"
+LOGIN = "wait 0.5; press 8; wait 0.5; press 200#; wait 0.5; press {pin}#; waitsilence 20"
+
+
+@pytest.fixture(scope="module")
+def pin_hash() -> str:
+    return hash_pin(PIN)
+
+
+@pytest.fixture
+def owner_phone(make_phone, pin_hash) -> Phone:
+    return make_phone({"mailboxes": {"support": {"pin_hash": pin_hash}}})
+
+
+def _leave_message(phone: Phone, tmp_path, seconds: float = 1.5) -> None:
+    path = tmp_path / f"m{seconds}.wav"
+    write_wav(path, voice(seconds))
+    phone.call(f"wait 0.5; press 3; waitbeep; wait 0.3; speak {path}; press #; wait 4",
+               number=KNOWN)
+    assert phone.of("message_saved")
+
+
+def test_messages_by_phone_count_readout_repeat_keep_delete(owner_phone, tmp_path) -> None:
+    phone = owner_phone
+    _leave_message(phone, tmp_path, 1.5)
+    _leave_message(phone, tmp_path, 2.0)
+    first, second = sorted(phone.store.messages.list("support"), key=lambda m: m.id)
+    script = (LOGIN.format(pin=PIN) + "; press 1; waitsilence 20; press 1; waitsilence 20;"
+              " press 2; waitsilence 20; press 3; waitsilence 20; press *; wait 3")
+    summary, _ = phone.call(script, number=KNOWN)
+    assert phone.first("pin_ok")["mailbox"] == "support"
+    words = [w for w, _ in phone.prompts.spoken_words]
+    assert words[:3] == ["you-have", "num-2", "new-messages"]
+    # each message: "message from 2 0 2, received today, <time>"
+    header = ["message-from", "digit-2", "digit-0", "digit-2", "received", "today"]
+    starts = [i for i in range(len(words)) if words[i:i + 6] == header]
+    assert len(starts) == 3, words  # first, its repeat, second
+    assert words[starts[0] + 6:starts[0] + 9] == ["num-10", "oclock", "am"]
+    deleted = phone.of("message_deleted")
+    assert [d["message"] for d in deleted] == [second.id]
+    kept = phone.store.messages.get(first.id)
+    assert kept.heard and kept.deleted_ms is None
+    assert phone.store.messages.get(second.id).deleted_ms is not None
+    assert "No more messages." in phone.texts()
+    assert summary.outcome == "mailbox_access" and summary.path[-1] == "bye"
+
+
+def test_the_pin_never_reaches_the_call_log(owner_phone) -> None:
+    phone = owner_phone
+    summary, _ = phone.call(LOGIN.format(pin=PIN) + "; press *; wait 3", number=KNOWN)
+    assert phone.of("pin_ok")
+    logged = "".join(d["digit"] for d in phone.of("key"))
+    assert PIN not in logged and "xxxx" in logged
+    stored = "".join(e.detail.get("digit", "") for e in phone.store.calls.events(summary.call_id))
+    assert PIN not in stored
+    config_text = phone.box.config.path.read_text()
+    assert PIN not in config_text and "scrypt" in config_text.lower()
+
+
+def test_three_wrong_pins_lock_the_mailbox_across_calls(owner_phone) -> None:
+    phone = owner_phone
+    wrong = "wait 0.5; press 8; wait 0.5; press 200#; wait 0.5; press 1111#; waitsilence 20"
+    again = "; wait 0.3; press 200#; wait 0.5; press 2222#; waitsilence 20"
+    summary, _ = phone.call(wrong + again + again + "; wait 5; hangup", number=KNOWN)
+    assert len(phone.of("pin_wrong")) == 2 and phone.of("pin_locked")
+    assert "This mailbox is locked after too many wrong PINs. Please try again later." in phone.texts()
+    assert summary.path[-1] == "bye"
+    # the next call, with the right PIN, is still locked out
+    phone.call(LOGIN.format(pin=PIN) + "; wait 3; hangup", number=KNOWN)
+    assert phone.of("pin_locked") and not phone.of("pin_ok")
+    # after the lock-out time (900 s) the right PIN works again
+    phone.call(LOGIN.format(pin=PIN) + "; press *; wait 3", number=KNOWN,
+               when=OPEN.replace(minute=20))
+    assert phone.of("pin_ok")
+
+
+def test_greeting_recorded_by_phone_is_what_the_next_caller_hears(owner_phone, tmp_path) -> None:
+    phone = owner_phone
+    greeting = voice(1.5, level_db=-16)
+    path = tmp_path / "greeting.wav"
+    write_wav(path, greeting)
+    phone.call(LOGIN.format(pin=PIN) + f"; press 3; waitbeep; wait 0.3; speak {path}; press #;"
+               " waitsilence 20; press *; wait 3", number=KNOWN)
+    assert phone.of("greeting_recorded")
+    assert "Your greeting has been saved." in phone.texts()
+    # the next caller to that mailbox hears the recording, not the built-in text
+    _, caller = phone.call("wait 0.5; press 3; wait 6; hangup", number=KNOWN)
+    file = phone_greeting_path_of(phone)
+    assert file in phone.prompts.files
+    heard = caller.heard()
+    probe = greeting[4000:4160]  # a frame from the middle of the recording
+    assert any((heard[i:i + 160] == probe).all() for i in range(0, len(heard) - 160))
+
+
+def phone_greeting_path_of(phone: Phone):
+    data = phone.store.data
+    return data.inside(data.greetings, "mailbox-support-unavailable.wav")
+
+
+def test_night_and_day_mode_by_phone(owner_phone) -> None:
+    phone = owner_phone
+    phone.call(LOGIN.format(pin=PIN) + "; press 7; waitsilence 20; press *; wait 3",
+               number=KNOWN)
+    assert phone.store.kv.get(OVERRIDE_KEY)["mode"] == "closed"
+    summary, _ = phone.call("wait 3; hangup", number=KNOWN, when=OPEN)
+    assert summary.path[1] == "closed"
+    # from the closed branch: the owner reaches the login through the VIP route's menu
+    phone.call(LOGIN.format(pin=PIN) + "; press 8; waitsilence 20; press *; wait 3",
+               number="0911111111")
+    assert phone.store.kv.get(OVERRIDE_KEY) is None
+    summary, _ = phone.call("wait 3; hangup", number=KNOWN, when=OPEN)
+    assert summary.path[1] == "main"
