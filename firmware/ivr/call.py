@@ -104,8 +104,8 @@ class Recording:
 
     received: int
     kept: int
-    ended_by: str  # "key", "silence", "max_length", "hangup"
-    hangup: CallerHungUp | None = None  # re-raise it once the message is saved
+    ended_by: str  # "key", "silence", "max_length", "hangup", "max_call_length"
+    hangup: CallEnded | None = None  # re-raise it once the message is saved
 
     @property
     def kept_ms(self) -> float:
@@ -296,8 +296,8 @@ class Call:
 
         Returns how many of the received samples are worth keeping: a terminating key's
         tone, the exchange's hang-up tone and all but a little trailing silence are cut.
-        A hang-up is not an error here: what was said so far is the message; the
-        caller saves it, then raises `recording.hangup` to end the call.
+        A hang-up (or the call's time running out) is not an error here: what was said
+        so far is the message; the caller saves it, then raises `recording.hangup`.
         """
         self.clear_keys()
         start = self.now
@@ -309,7 +309,7 @@ class Call:
         pauses: deque[tuple[int, int]] = deque(maxlen=32)  # earlier quiet runs (start, end)
         ended_by = "max_length"
         cut_at: int | None = None
-        hung_up: CallerHungUp | None = None
+        hung_up: CallEnded | None = None
         try:
             while self.now < limit:
                 frame = await self.step()
@@ -330,6 +330,8 @@ class Call:
                 elif quiet_since is not None:
                     pauses.append((quiet_since, self.now - FRAME_SAMPLES))
                     quiet_since = None
+        except CallTooLong as exc:  # keep what was said; the caller is told after saving
+            hung_up, ended_by = exc, "max_call_length"
         except CallerHungUp as exc:
             hung_up = exc
             ended_by = "hangup"

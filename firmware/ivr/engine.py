@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from firmware.ivr.call import Call
+from firmware.ivr.call import Call, CallEnded
 from firmware.ivr.context import CallContext, Services
 from firmware.ivr.session import run_flow
 from firmware.line.base import CallerId, ExtensionOffHook, Hangup, Line, LineStatus, Ring
@@ -32,6 +32,7 @@ from firmware.settings.callers import classify, entry_for, rings_for
 log = logging.getLogger("ivrbox.engine")
 
 EventSink = Callable[[str, dict[str, Any]], None]
+REJECT_HOLD_MS = 600
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,12 @@ class Engine:
             if settings.line.action_for(caller_class) == "reject":
                 ctx.outcome, ctx.end_reason = "rejected", "caller_rules"
                 ctx.log("rejected", caller_class=caller_class)
+                # off-hook long enough for the exchange to see an answer, then release:
+                # hanging up at once would leave the caller ringing
+                try:
+                    await call.pause(REJECT_HOLD_MS)
+                except CallEnded:
+                    pass
             else:
                 await run_flow(ctx, entry_for(settings, caller_class, caller.number if caller else None))
         finally:
