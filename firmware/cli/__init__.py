@@ -19,7 +19,7 @@ from firmware.errors import IvrboxError
 # Order here is the order in `ivrbox --help`.
 COMMANDS: tuple[str, ...] = ("run", "call", "callerid", "config", "tones", "dtmf", "gen",
                             "selftest", "status", "backup", "preseed", "calibrate", "board",
-                            "tty")
+                            "tty", "web")
 
 EXIT_USAGE = 2
 

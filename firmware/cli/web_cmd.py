@@ -1,0 +1,56 @@
+"""`ivrbox web`: run the owner's page alone (no phone line), for setup or development.
+
+    ivrbox web --config config/default.yaml --data ./data --listen 127.0.0.1:8080
+
+The published config lives at <data>/config/current.yaml; on first start it is copied
+from --config. `ivrbox run` starts the engine and this page together (the appliance
+builds the same WebServices with the engine's line state).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from firmware.errors import UsageError
+
+DEFAULT_LISTEN = "127.0.0.1:8080"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("web", help="run the owner's web page alone (no phone line)")
+    p.add_argument("--config", type=Path, help="config to start from (default: the shipped default)")
+    p.add_argument("--data", type=Path, default=Path("data"), help="data dir (default: ./data)")
+    p.add_argument("--listen", default=DEFAULT_LISTEN, help=f"HOST:PORT (default {DEFAULT_LISTEN})")
+    p.set_defaults(func=run)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--listen {text!r}: write HOST:PORT, e.g. 0.0.0.0:8080")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from firmware.appliance import DEFAULT_CONFIG, Box, ConfigSource, data_config_path
+    from firmware.web import LineState, WebServices, create_app, serve
+
+    host, port = parse_listen(args.listen)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config = ConfigSource(data_config_path(args.data), fallback=args.config or DEFAULT_CONFIG)
+    box = Box(args.data, config)
+    services = WebServices(
+        store=box.store, voicemail=box.voicemail, prompts=box.prompts,
+        config_path=config.path, settings=config.current, config_error=lambda: config.last_error,
+        line_state=lambda: LineState("idle", "the phone line is not running (ivrbox web only)"),
+    )
+    print(f"ivrbox web: http://{host}:{port}/  (data: {Path(args.data).resolve()})", flush=True)
+    try:
+        asyncio.run(serve(create_app(services), host, port))
+    finally:
+        box.close()
+    return 0
