@@ -28,6 +28,9 @@ def main() -> int:
         for language, words in vocabulary.items():
             out_dir = HERE / language
             out_dir.mkdir(exist_ok=True)
+            for stale in out_dir.glob("*.wav"):  # words dropped from the texts
+                if stale.stem not in words:
+                    stale.unlink()
             for word_id, text in sorted(words.items()):
                 target = out_dir / f"{word_id}.wav"
                 if not text.strip():  # a word this language leaves unsaid

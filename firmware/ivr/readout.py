@@ -3,8 +3,8 @@
 API (every function takes the language, "en" or "zh-TW", and returns ids such as
 "digit-4", "num-13", "tens-40", "ord-24", "month-11", "weekday-0", "you-have"):
     digits(text, lang)                  a phone number or PIN, key by key
-    number(n, lang)                     0 .. 9999 as a spoken number
-    time_of_day(hour, minute, lang)     "three forty-five P M" / "下午 三點 四十五分"
+    number(n, lang, quantity=False)     0 .. 9999 as a spoken number (quantity: 兩 in zh)
+    time_of_day(hour, minute, lang)     "three forty-five P M" / "下午 三點 四十五分" / "兩點零五分"
     day(when, today, lang)              "today" / "Monday November twenty-fourth"
     message_count(n, lang, kind)        "you have 3 new messages"
 
@@ -21,6 +21,7 @@ from firmware.errors import UsageError
 
 LANGUAGES = ("en", "zh-TW")
 _KEY_IDS = {"*": "star", "#": "pound"}
+TWO_OF = "two-of"  # Mandarin 兩 (English: "two")
 
 
 def _check(lang: str) -> None:
@@ -48,19 +49,28 @@ def _under_100(n: int, lang: str, *, leading: bool) -> list[str]:
     return [f"tens-{tens * 10}"] + ([f"num-{unit}"] if unit else [])
 
 
-def number(n: int, lang: str) -> list[str]:
+def _count_digit(d: int, lang: str, quantity: bool) -> str:
+    """Mandarin counts two things as 兩, not 二 (兩則留言, 兩點, 兩百)."""
+    return TWO_OF if (lang == "zh-TW" and quantity and d == 2) else f"num-{d}"
+
+
+def number(n: int, lang: str, *, quantity: bool = False) -> list[str]:
+    """`quantity`: the number counts something (messages, the hour), which changes how
+    Mandarin says a leading two."""
     _check(lang)
     if not 0 <= n <= 9999:
         raise UsageError(f"can only read numbers from 0 to 9999, not {n}")
+    if n == 2:
+        return [_count_digit(2, lang, quantity)]
     if n < 100:
         return _under_100(n, lang, leading=True)
     thousands, rest = divmod(n, 1000)
     hundreds, rest = divmod(rest, 100)
     ids: list[str] = []
     if thousands:
-        ids += [f"num-{thousands}", "thousand"]
+        ids += [_count_digit(thousands, lang, quantity=True), "thousand"]
     if hundreds:
-        ids += [f"num-{hundreds}", "hundred"]
+        ids += [_count_digit(hundreds, lang, quantity=True), "hundred"]
     if rest:
         # Mandarin says the zero of a skipped place: 一千零五, 一百零五, 一千零五十.
         if lang == "zh-TW" and (hundreds == 0 or rest < 10):
@@ -84,9 +94,10 @@ def time_of_day(hour: int, minute: int, lang: str) -> list[str]:
         else:
             ids += _under_100(minute, lang, leading=True)
         return ids + [half]
-    ids = [half] + _under_100(h12, lang, leading=True) + ["oclock"]
-    if minute:
-        ids += _under_100(minute, lang, leading=True) + ["minutes"]
+    ids = [half] + number(h12, lang, quantity=True) + ["oclock"]
+    if minute:  # 三點零五分: a single-digit minute keeps its zero
+        ids += (["num-0"] if minute < 10 else []) + _under_100(minute, lang, leading=True)
+        ids += ["minutes"]
     return ids
 
 
@@ -110,4 +121,4 @@ def message_count(n: int, lang: str, kind: str = "new") -> list[str]:
     if n == 0 and kind == "new":
         return ["no-new-messages"]
     noun = f"{kind}-message" if n == 1 else f"{kind}-messages"
-    return ["you-have", *number(n, lang), noun]
+    return ["you-have", *number(n, lang, quantity=True), noun]
