@@ -16,6 +16,7 @@ from __future__ import annotations
 from firmware.ivr import nodes
 from firmware.ivr.call import CallEnded, CallerHungUp, CallTooLong
 from firmware.ivr.context import CallContext
+from firmware.ivr.lookup import run_lookup
 from firmware.ivr.mailnodes import run_callback, run_mailbox_login, run_voicemail
 from firmware.ivr.phrases import phrase
 from firmware.ivr.transfer import run_forward
@@ -26,6 +27,7 @@ HANDLERS: dict[str, nodes.Handler] = {
     "voicemail": run_voicemail,
     "callback": run_callback,
     "mailbox_login": run_mailbox_login,
+    "lookup": run_lookup,
 }
 GOODBYE_GRACE_MS = 10_000
 MAX_NODE_VISITS = 200  # a guard far above any real path; the flow check bounds loops

@@ -1,0 +1,246 @@
+"""The `lookup` node: information by phone (order, booking, repair ticket status).
+
+API:
+    await run_lookup(ctx, node_id, node) -> next node id | None
+    entry_segments(text) -> [(kind, part)]    "text" parts for speech, "digits" read key by key
+    log_key(key, private) -> str              the key as the call log keeps it
+    LOOKUP_PHRASES[key][language]             the node's built-in sentences
+
+The caller keys a number, ending with `#` or a pause; the box reads back the entry in
+the caller's language (text by text-to-speech, runs of DIGITWISE_MIN or more digits
+digit by digit from the recorded vocabulary), then offers repeat / another number /
+operator / done. Lookups per call are capped by the node's `attempts`, counted from the
+call log, so hopping between lookup nodes or re-entering one does not reset the count.
+
+An endpoint is asked in a worker thread while the call keeps stepping audio ("one moment",
+then silence). On a line that runs faster than real time (the simulator) the waiting
+loop lets the line clock run no faster than the wall clock, so the wait a caller hears
+is the real one and the call's timeline stays true; on hardware the line is the real
+clock already and the loop never holds a frame back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import time
+from typing import Any
+
+import numpy as np
+
+from firmware.ivr import readout
+from firmware.ivr.context import CallContext
+from firmware.ivr.lookup_source import (
+    LookupAnswer,
+    cache_for,
+    endpoint_url,
+    http_answer,
+    table_answer,
+)
+from firmware.line.base import FRAME_SAMPLES, samples_to_ms
+from firmware.settings.flow import LookupNode
+
+S_TO_MS = 1000.0
+DIGITWISE_MIN = 3  # digit runs this long or longer are read key by key
+MAX_REPEATS = 5  # replays of one entry
+MAX_SILENT_PROMPTS = 2  # asks without any key before moving on
+HASHED_KEY_CHARS = 12  # hex characters of sha256 kept for private keys
+_DIGIT_RUN = re.compile(r"\d(?:[\d\- ]*\d)?")
+
+LOOKUP_PHRASES: dict[str, dict[str, str]] = {
+    "wait": {"en": "One moment, please.", "zh-TW": "請稍候。"},
+    "found": {"en": "For number", "zh-TW": "查詢號碼"},
+    "not_found": {"en": "Sorry, we found nothing for that number.",
+                  "zh-TW": "抱歉，查無此號碼的資料。"},
+    "too_short": {"en": "That number is too short.", "zh-TW": "號碼位數不足。"},
+    "try_later": {"en": "Sorry, this information is not available right now. Please try again later.",
+                  "zh-TW": "抱歉，目前無法查詢，請稍後再試。"},
+    "too_many": {"en": "Sorry, that was too many attempts.", "zh-TW": "抱歉，查詢次數已達上限。"},
+    "repeat_key": {"en": "To hear it again, press {key}.", "zh-TW": "重聽請按{key}。"},
+    "another_key": {"en": "For another number, press {key}.", "zh-TW": "查詢其他號碼請按{key}。"},
+    "operator_key": {"en": "For the operator, press {key}.", "zh-TW": "轉接專人請按{key}。"},
+    "done_key": {"en": "To continue, press {key}.", "zh-TW": "繼續請按{key}。"},
+}
+KEY_NAMES = {"#": {"en": "pound", "zh-TW": "井字鍵"}, "*": {"en": "star", "zh-TW": "星號"}}
+
+
+def _phrase(name: str, language: str, **values: Any) -> str:
+    texts = LOOKUP_PHRASES[name]
+    return (texts.get(language) or texts["en"]).format(**values)
+
+
+def log_key(key: str, private: bool) -> str:
+    """What the call log keeps: the digits, or for private keys a short sha256 (enough to
+    match repeated attempts in one log, not to read the number back)."""
+    if not private:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("ascii")).hexdigest()[:HASHED_KEY_CHARS]
+
+
+def entry_segments(text: str) -> list[tuple[str, str]]:
+    """Split an entry into speech and digit-by-digit parts ("Order 12345 ships Friday")."""
+    parts: list[tuple[str, str]] = []
+    pos = 0
+    for match in _DIGIT_RUN.finditer(text):
+        digits = re.sub(r"\D", "", match.group())
+        if len(digits) < DIGITWISE_MIN:
+            continue
+        if text[pos:match.start()].strip():
+            parts.append(("text", text[pos:match.start()].strip()))
+        parts.append(("digits", digits))
+        pos = match.end()
+    if text[pos:].strip():
+        parts.append(("text", text[pos:].strip()))
+    return parts
+
+
+def _lookups_so_far(ctx: CallContext) -> int:
+    return sum(1 for e in ctx.services.store.calls.events(ctx.call_id) if e.kind == "lookup")
+
+
+class _MaskedKeys:
+    """While a private number is keyed, the call log's per-key events carry no digit."""
+
+    def __init__(self, ctx: CallContext, active: bool):
+        self.call, self.active = ctx.call, active and hasattr(ctx.call, "_on_event")
+
+    def __enter__(self) -> None:
+        if self.active:
+            inner = self.call._on_event
+            self.saved = inner
+
+            def masked(kind: str, detail: dict[str, Any]) -> None:
+                inner(kind, {**detail, "digit": "?", "masked": True} if kind == "key" else detail)
+
+            self.call._on_event = masked
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.active:
+            self.call._on_event = self.saved
+
+
+async def _speak(ctx: CallContext, text: str, barge_in: bool = True) -> bool:
+    return await ctx.call.play(ctx.services.prompts.render(text, ctx.language), barge_in=barge_in)
+
+
+async def _await_stepping(ctx: CallContext, task: asyncio.Task[LookupAnswer]) -> LookupAnswer:
+    """Keep the call's audio going (a short "one moment", then silence) until `task` ends."""
+    call = ctx.call
+    hold = ctx.services.prompts.render(_phrase("wait", ctx.language), ctx.language)
+    start_clock, start_wall = call.now, time.monotonic()
+    index = 0
+    try:
+        while not task.done():
+            frame = hold[index:index + FRAME_SAMPLES]
+            index += FRAME_SAMPLES
+            if len(frame) < FRAME_SAMPLES:
+                frame = np.concatenate([frame, np.zeros(FRAME_SAMPLES - len(frame), np.int16)])
+            await call.step(frame)
+            ahead_s = samples_to_ms(call.now - start_clock) / S_TO_MS - (time.monotonic() - start_wall)
+            if ahead_s > 0 and not task.done():
+                await asyncio.wait({task}, timeout=ahead_s)
+        return task.result()
+    finally:
+        if not task.done():
+            task.cancel()  # the caller left; the worker thread ends at its own timeout
+
+
+async def _answer(ctx: CallContext, node: LookupNode, key: str) -> LookupAnswer:
+    default = ctx.settings.business.default_language
+    if node.table is not None:
+        return table_answer(ctx.services.store, node.table, key, ctx.language, default, ctx.local_now())
+    url = endpoint_url(node.url or "", key, ctx.language)
+    cache = cache_for(ctx.services.store)
+    cached = cache.get(url, time.monotonic())
+    if cached is not None:
+        return LookupAnswer(cached.status, cached.text, cached.language, "cached")
+    task = asyncio.create_task(http_answer(url, node.timeout_s, ctx.language, default))
+    answer = await _await_stepping(ctx, task)
+    if node.cache_s > 0:
+        cache.put(url, answer, time.monotonic() + node.cache_s)
+    return answer
+
+
+async def _read_entry(ctx: CallContext, node: LookupNode, key: str, answer: LookupAnswer) -> None:
+    prompts, lang = ctx.services.prompts, answer.language or ctx.language
+    ctx.call.clear_keys()
+    if node.found_prompt:
+        await ctx.say(node.found_prompt)
+    else:
+        intro = [prompts.render(_phrase("found", ctx.language), ctx.language),
+                 prompts.words(readout.digits(key, ctx.language), ctx.language)]
+        if await ctx.call.play(np.concatenate(intro)):
+            return
+    parts = []
+    for kind, part in entry_segments(answer.text or ""):
+        parts.append(prompts.words(readout.digits(part, lang), lang) if kind == "digits"
+                     else prompts.render(part, lang))
+    if parts:
+        await ctx.call.play(np.concatenate(parts))
+
+
+async def _offer(ctx: CallContext, node: LookupNode) -> str | None:
+    offered = [(field, key) for field, key in node.menu_keys().items() if key is not None]
+    if not ctx.call.has_keys():
+        text = " ".join(_phrase(field, ctx.language,
+                                key=KEY_NAMES.get(key, {}).get(ctx.language, key))
+                        for field, key in offered)
+        await _speak(ctx, text)
+    key = await ctx.call.wait_key(node.choice_timeout_s * S_TO_MS)
+    return next((field for field, k in offered if k == key), None)
+
+
+async def run_lookup(ctx: CallContext, node_id: str, node: LookupNode) -> str | None:
+    operator = node.operator or ctx.settings.flow.operator
+    used, silent = _lookups_so_far(ctx), 0
+    while True:
+        if used >= node.attempts:
+            ctx.log("lookup_limit", attempts=used)
+            await _speak(ctx, _phrase("too_many", ctx.language), barge_in=False)
+            return node.fallback
+        await ctx.say(node.prompt)
+        with _MaskedKeys(ctx, node.private):
+            key = await ctx.call.collect(node.max_digits, node.first_digit_timeout_s * S_TO_MS,
+                                         node.inter_digit_timeout_s * S_TO_MS)
+        if not key:
+            silent += 1
+            ctx.log("timeout", attempt=silent)
+            if silent >= MAX_SILENT_PROMPTS:
+                return node.next
+            continue
+        used += 1
+        source = "table" if node.table is not None else "url"
+        if len(key) < node.min_digits:
+            ctx.log("lookup", key=log_key(key, node.private), result="too_short", source=source,
+                    attempt=used)
+            await _speak(ctx, _phrase("too_short", ctx.language))
+            continue
+        answer = await _answer(ctx, node, key)
+        ctx.log("lookup", key=log_key(key, node.private), result=answer.status, source=source,
+                attempt=used, **({"detail": answer.detail} if answer.detail else {}))
+        if answer.status == "failed":
+            await _speak(ctx, _phrase("try_later", ctx.language), barge_in=False)
+            return node.fallback
+        if answer.status != "found":
+            if node.not_found_prompt:
+                await ctx.say(node.not_found_prompt)
+            else:
+                await _speak(ctx, _phrase("not_found", ctx.language))
+            continue
+        repeats = 0
+        while True:
+            await _read_entry(ctx, node, key, answer)
+            choice = await _offer(ctx, node)
+            if choice == "repeat_key" and repeats < MAX_REPEATS:
+                repeats += 1
+                ctx.log("lookup_repeat")
+                continue
+            break
+        if choice == "another_key":
+            ctx.log("lookup_another")
+            continue
+        if choice == "operator_key" and operator:
+            ctx.log("operator")
+            return operator
+        return node.next
