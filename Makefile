@@ -9,7 +9,7 @@ DATA ?= ./data
 # Debian packages: what running needs, and what the tests and benchmarks add.
 RUN_DEBS := python3-venv python3-dev espeak-ng sox libsndfile1 libportaudio2 ffmpeg
 TEST_DEBS := $(RUN_DEBS) libsox-fmt-all chromium minimodem multimon-ng libspandsp-dev gcc openssl \
-             asterisk-core-sounds-en-wav asterisk-moh-opsound-wav gcin-voice
+             asterisk-core-sounds-en-wav asterisk-moh-opsound-wav gcin-voice fonts-wqy-microhei
 BENCH_DEBS := $(TEST_DEBS) libspandsp-dev gcc
 
 PYTEST_ARGS ?=

@@ -19,7 +19,6 @@ API:
         .event_sink(line) / .set(line, state) / .read()   file, as systemd runs them apart)
     web_services(box, status, line_name) -> WebServices   what the page is given
     selftest_report(box, status, line_name) -> [SelfTestResult]   the page's self-test
-    await serve_web(app, host, port)          uvicorn inside our event loop
 
 Everything above this module receives its collaborators through constructors; nothing
 reads a global. Hardware modules are imported only when that backend is chosen, so the
@@ -273,6 +272,7 @@ def web_services(box: Box, status: StatusBoard, line_name: str = "line1") -> Any
 
     return WebServices(store=box.store, voicemail=box.voicemail, prompts=box.prompts,
                        config_path=box.config.path, settings=box.config.current,
+                       config_error=lambda: box.config.last_error,
                        line_state=line_state, selftest=lambda: selftest_report(box, status,
                                                                                 line_name))
 
@@ -290,11 +290,3 @@ def selftest_report(box: Box, status: StatusBoard, line_name: str = "line1") -> 
                                    entry.get("last_error")))
     return [SelfTestResult(c.name, c.ok, c.detail + (f" (fix: {c.fix})" if c.fix and not c.ok
                                                      else "")) for c in checks]
-
-
-async def serve_web(app: Any, host: str, port: int) -> None:
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                           access_log=False, lifespan="on"))
-    await server.serve()

@@ -104,12 +104,12 @@ async def _serve(args: argparse.Namespace) -> None:
              asyncio.create_task(_periodic(box), name="purge"),
              asyncio.create_task(_watchdog(), name="watchdog")]
     if args.with_web:
-        from firmware.appliance import serve_web, web_services
-        from firmware.web.app import create_app
+        from firmware.appliance import web_services
+        from firmware.web.app import create_app, serve
 
         host, port = _listen(args.web)
         app = create_app(web_services(box, status, line_name="line1"))
-        tasks.append(asyncio.create_task(serve_web(app, host, port), name="web"))
+        tasks.append(asyncio.create_task(serve(app, host, port), name="web"))
     await line.open()
     status.set("line1", engine.state)
     logging.getLogger("ivrbox").info("ready: line %s%s%s", kind, f" on {device}" if device else "",

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from firmware.errors import UsageError
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
+READY_PROBES = 200  # start-up wait for the port: 200 x 0.05 s
+READY_PROBE_S = 0.05
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,21 +39,47 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
-    from firmware.appliance import DEFAULT_CONFIG, Box, ConfigSource, data_config_path
-    from firmware.web import LineState, WebServices, create_app, serve
+    from firmware.appliance import (DEFAULT_CONFIG, Box, ConfigSource, StatusBoard,
+                                    data_config_path, web_services)
+    from firmware.web import create_app, serve
 
     host, port = parse_listen(args.listen)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config = ConfigSource(data_config_path(args.data), fallback=args.config or DEFAULT_CONFIG)
     box = Box(args.data, config)
-    services = WebServices(
-        store=box.store, voicemail=box.voicemail, prompts=box.prompts,
-        config_path=config.path, settings=config.current, config_error=lambda: config.last_error,
-        line_state=lambda: LineState("idle", "the phone line is not running (ivrbox web only)"),
-    )
+    # The engine (another process under systemd) writes each line's state to the board.
+    services = web_services(box, StatusBoard(box.store.data.root))
     print(f"ivrbox web: http://{host}:{port}/  (data: {Path(args.data).resolve()})", flush=True)
     try:
-        asyncio.run(serve(create_app(services), host, port))
+        asyncio.run(_serve_notified(serve(create_app(services), host, port), host, port))
+    except KeyboardInterrupt:
+        pass
     finally:
         box.close()
     return 0
+
+
+async def _serve_notified(server: Any, host: str, port: int) -> None:
+    """Serve; tell systemd READY once the port answers, then ping its watchdog."""
+    import asyncio
+    import contextlib
+
+    from firmware.cli.run_cmd import _watchdog
+    from firmware.cli.systemd import notify
+
+    task = asyncio.ensure_future(server)
+    probe = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    for _ in range(READY_PROBES):
+        if task.done():
+            break
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.open_connection(probe, port)
+            writer.close()
+            notify("READY=1")
+            break
+        await asyncio.sleep(READY_PROBE_S)
+    pinger = asyncio.ensure_future(_watchdog())
+    try:
+        await task
+    finally:
+        pinger.cancel()
