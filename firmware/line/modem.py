@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import time
 from collections.abc import Awaitable
 from typing import Any, NoReturn, TypeVar
 
@@ -39,11 +37,9 @@ import numpy as np
 
 from firmware.errors import LineError, LineGone, ModemError, UsageError
 from firmware.line import dle, v253
-from firmware.line.base import (FRAME_SAMPLES, CallerId, Frame, Hangup, HangupCause,
-                                HardwareDtmf, LineEvent, LineStatus, Ring, Tone,
-                                ms_to_samples, silence_frame)
-from firmware.line.modem_io import PortLink
-from firmware.line.modem_quirks import GENERIC, IDENTITY_COMMANDS, Quirks, identify
+from firmware.line.base import (FRAME_SAMPLES, Frame, Hangup, HangupCause, HardwareDtmf,
+                                Tone, ms_to_samples, silence_frame)
+from firmware.line.modem_session import ModemSession, ModemTimeout
 
 # Hook-flash ("recall") length per country, ms. DESIGN.md: 90-750 ms; US leaflets say
 # about 500 ms; UK/EU timed-break recall is about 100 ms.
@@ -51,20 +47,11 @@ FLASH_MS = {"US": 500, "CA": 500, "TW": 500, "CN": 100, "UK": 100, "GB": 100,
             "DE": 90, "JP": 500}
 TX_HANGOVER_STEPS = 2  # silent steps (40 ms) before playback gives way to recording
 BARGE_IN_STEPS = 2  # playback stopping within 40 ms of a key is a barge-in
-RESET_TIMEOUT_FACTOR = 3  # ATZ takes longer than other commands
 DIAL_MS_PER_ITEM = 250  # allowance per +VTS item on top of the response timeout
-BREAK_WAIT_MIN_S = 0.05  # how long to wait for a data state to end before ATZ
-RING_GAP_S = 9.0  # a ring this long after the last one starts a new call (wall clock)
 T = TypeVar("T")
-_FINALS = frozenset(("OK", "ERROR", "VCON", "CONNECT", "NO CARRIER", "BUSY",
-                     "NO DIALTONE", "NO ANSWER"))
 
 
-class _ModemTimeout(ModemError):
-    """The modem did not answer in time (as opposed to answering ERROR)."""
-
-
-class ModemLine:
+class ModemLine(ModemSession):
     def __init__(self, port: str, *, country: str = "US", flash_ms: int | None = None,
                  name: str = "modem", baudrate: int = 115200,
                  response_timeout_s: float = 3.0, audio_timeout_s: float = 3.0,
@@ -74,44 +61,17 @@ class ModemLine:
         if flash_ms is None and country not in FLASH_MS:
             raise UsageError(f"unknown country {country!r} for the modem line "
                              f"(known: {', '.join(sorted(FLASH_MS))}); or give flash_ms")
-        self.name = name
-        self.port = port
         self.country = country
-        self.flash_ms = int(flash_ms if flash_ms is not None else FLASH_MS[country])
         self._baudrate = baudrate
-        self._timeout = response_timeout_s
         self._audio_timeout = audio_timeout_s
-        self._health_interval = health_interval_s
-        self._path_poll = path_poll_s
-        self._cid_settle = cid_settle_s
         self._rx_buffer_frames = rx_buffer_frames
-        self.identity: dict[str, str] = {}
-        self.quirks: Quirks = GENERIC
-        self.codec: v253.Codec | None = None
-        self.stats: dict[str, int] = {"rings": 0, "events": 0, "resets": 0, "opens": 0,
-                                      "rx_bytes": 0, "tx_bytes": 0}
-        self.waiting_for_event = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._link: PortLink | None = None
-        self._decoder = dle.StreamDecoder()
-        self._mode = "closed"  # closed|missing|error|idle|offhook|rx|tx
-        self._closing = False
-        self._clock = 0
-        self._events: list[LineEvent] = []
-        self._event_flag = asyncio.Event()
-        self._cmd_lock = asyncio.Lock()
-        self._pending: tuple[asyncio.Future[tuple[str, list[str]]], list[str]] | None = None
-        self._supervisor: asyncio.Task[None] | None = None
-        self._last_io = time.monotonic()
-        self._reset_task: asyncio.Task[None] | None = None
-        self._reset_call()
-        self._reset_idle()
+        super().__init__(port, self._open_port,
+                         flash_ms=int(flash_ms if flash_ms is not None else FLASH_MS[country]),
+                         name=name, response_timeout_s=response_timeout_s,
+                         health_interval_s=health_interval_s, path_poll_s=path_poll_s,
+                         cid_settle_s=cid_settle_s)
 
     # ------------------------------------------------------------------ Line API
-    @property
-    def clock(self) -> int:
-        return self._clock
-
     @property
     def full_duplex(self) -> bool:
         return False
@@ -140,25 +100,6 @@ class ModemLine:
         await self._drop_link()
         self._reset_call()
         self._mode = "closed"
-
-    async def next_event(self) -> LineEvent:
-        while True:
-            ready = self.poll_events()
-            if ready:
-                self._events[:0] = ready[1:]
-                return ready[0]
-            self._event_flag.clear()
-            self.waiting_for_event = True
-            try:
-                await self._event_flag.wait()
-            finally:
-                self.waiting_for_event = False
-
-    def poll_events(self) -> list[LineEvent]:
-        ready = [e for e in self._events if e.at <= self._clock]
-        if ready:
-            self._events = [e for e in self._events if e.at > self._clock]
-        return ready
 
     async def answer(self) -> None:
         return await self._guard(self._answer())
@@ -244,8 +185,13 @@ class ModemLine:
             pass  # the caller is gone and the modem stopped recording: nothing to pace
         else:
             if self._mode == "offhook":
-                await self._enter_rx()
-            frame = await self._read_frame()
+                try:
+                    await self._enter_rx()
+                except ModemError:
+                    if not self._far_gone:
+                        raise  # else: the modem hung up as we asked it to record
+            if self._mode == "rx":
+                frame = await self._read_frame()
         self._tx_step = False
         self._clock += FRAME_SAMPLES
         self._event_flag.set()
@@ -255,7 +201,7 @@ class ModemLine:
         """Run a call-control step; a modem that stops answering is reset."""
         try:
             return await work
-        except _ModemTimeout as exc:
+        except ModemTimeout as exc:
             await self._fail_call(f"the modem stopped answering ({exc})")
 
     # ------------------------------------------------------------------ call audio
@@ -359,81 +305,18 @@ class ModemLine:
         raise ModemError(f"{reason}; the modem was reset and the call is lost")
 
     def _reset_call(self) -> None:
-        self._call = False
-        self._gone_in_call = False
-        self._far_gone = False
+        super()._reset_call()
         self._tx_step = False
         self._tx_key_at: int | None = None  # clock when a key arrived during playback
         self._tx_idle = 0
         self._step_write: asyncio.Future[bool] | None = None
         self._rx_open = False
-        self._rx_requested = False
         self._rx_base = 0
         self._rx_bytes = 0
         self._audio = bytearray()
         self._audio_wake: asyncio.Future[None] | None = None
         self._answered_at = 0
         self._dtmf = v253.DtmfCollapse(ms_to_samples(self.quirks.dtmf_repeat_ms))
-
-    def _reset_idle(self) -> None:
-        self._ring_count = 0
-        self._last_ring = 0.0
-        self._cid: dict[str, str] = {}
-        self._cadence: dict[str, str] = {}
-        self._cid_timer: asyncio.TimerHandle | None = None
-
-    # ------------------------------------------------------------------ commands
-    async def _cmd(self, body: str, *, finals: tuple[str, ...] = ("OK",),
-                   timeout: float | None = None, retries: int = 1) -> tuple[str, list[str]]:
-        """Send AT<body>; (final result, information lines). Raises on timeout."""
-        data = v253.command(body)
-        for attempt in range(retries + 1):
-            try:
-                return await self._exchange(data, timeout=timeout)
-            except _ModemTimeout:
-                if attempt == retries:
-                    raise
-        raise AssertionError("unreachable")
-
-    async def _checked(self, body: str, *, finals: tuple[str, ...] = ("OK",),
-                       timeout: float | None = None, retries: int = 1) -> list[str]:
-        result, lines = await self._cmd(body, finals=finals, timeout=timeout,
-                                        retries=retries)
-        if result not in finals:
-            raise ModemError(f"the modem answered AT{body} with {result}")
-        return lines
-
-    async def _exchange(self, data: bytes, *, abort: bool = False,
-                        timeout: float | None = None) -> tuple[str, list[str]]:
-        """Write `data` and wait for the modem's final result line."""
-        async with self._cmd_lock:
-            if self._link is None or self._loop is None:
-                raise LineGone(f"the modem at {self.port} is not connected")
-            fut: asyncio.Future[tuple[str, list[str]]] = self._loop.create_future()
-            self._pending = (fut, [])
-            if abort:
-                self._link.abort_write(data)
-            else:
-                self._link.write(data)
-            try:
-                return await asyncio.wait_for(fut, timeout or self._timeout)
-            except asyncio.TimeoutError:
-                raise _ModemTimeout("the modem did not answer") from None
-            finally:
-                self._pending = None
-                self._last_io = time.monotonic()
-
-    # ------------------------------------------------------------------ receive side
-    def _on_data(self, chunk: bytes) -> None:
-        self.stats["rx_bytes"] += len(chunk)
-        self._last_io = time.monotonic()
-        for item in self._decoder.feed(chunk):
-            if isinstance(item, dle.Audio):
-                self._on_audio(item.data)
-            elif isinstance(item, dle.Line):
-                self._on_line(item.text)
-            else:
-                self._on_dle(item.code)
 
     def _on_audio(self, data: bytes) -> None:
         if self._mode != "rx" or not self._link or not self.codec:
@@ -445,28 +328,14 @@ class ModemLine:
             self._link.read_gate.clear()
         self._wake_audio()
 
+    def _on_lost_in_call(self) -> None:
+        super()._on_lost_in_call()
+        self._rx_open = False
+        self._wake_audio()
+
     def _wake_audio(self) -> None:
         if self._audio_wake and not self._audio_wake.done():
             self._audio_wake.set_result(None)
-
-    def _on_line(self, text: str) -> None:
-        field = v253.cid_field(text)
-        if field:
-            self._on_cid_field(*field)
-            return
-        result = v253.classify_result(text)
-        if result == "CONNECT" and self._rx_requested:
-            self._rx_requested = False
-            self._start_rx_stream()
-        if result == "RING":
-            self._on_ring()
-        elif result in _FINALS and self._pending and not self._pending[0].done():
-            self._pending[0].set_result((result, self._pending[1]))
-        elif result == "NO CARRIER" and self._call and not self._far_gone:
-            self._far_gone = True
-            self._emit(Hangup(at=self._clock, cause=HangupCause.MODEM))
-        elif result is None and self._pending:
-            self._pending[1].append(text)
 
     def _event_at(self) -> int:
         if self._mode == "rx" and self._rx_open and self.codec:
@@ -501,193 +370,9 @@ class ModemLine:
                 HangupCause.LOOP_DROP
             self._emit(Hangup(at=at, cause=cause))
 
-    def _emit(self, event: LineEvent) -> None:
-        self.stats["events"] += 1
-        self._events.append(event)
-        self._event_flag.set()
-
-    # ------------------------------------------------------------------ idle: rings, CID
-    def _on_ring(self) -> None:
-        if self._mode != "idle":
-            return
-        now = time.monotonic()
-        if now - self._last_ring > RING_GAP_S:
-            self._ring_count = 0
-        self._last_ring = now
-        self._flush_caller_id()
-        self._ring_count += 1
-        self.stats["rings"] += 1
-        cadence: tuple[int, ...] = ()
-        on, off = self._cadence.get("DRON", ""), self._cadence.get("DROF", "")
-        if on.isdigit() and off.isdigit():
-            cadence = (int(on) * 100, int(off) * 100)  # +VDR reports 100 ms units
-        self._cadence = {}
-        self._emit(Ring(at=self._clock, count=self._ring_count, cadence_ms=cadence))
-
-    def _on_cid_field(self, key: str, value: str) -> None:
-        if self._mode != "idle":
-            return
-        if key in ("DRON", "DROF"):
-            self._cadence[key] = value.strip()
-            return
-        if key in self._cid:  # a second report before the first was flushed
-            self._flush_caller_id()
-        self._cid[key] = value
-        if self._cid_timer:
-            self._cid_timer.cancel()
-        if all(k in self._cid for k in ("DATE", "TIME", "NMBR", "NAME")):
-            self._flush_caller_id()
-        elif self._loop:
-            self._cid_timer = self._loop.call_later(self._cid_settle, self._flush_caller_id)
-
-    def _flush_caller_id(self) -> None:
-        if self._cid_timer:
-            self._cid_timer.cancel()
-            self._cid_timer = None
-        fields, self._cid = self._cid, {}
-        if fields:
-            self._emit(CallerId(at=self._clock, standard="modem",
-                                **v253.caller_id_fields(fields)))
-
-    # ------------------------------------------------------------------ connect, reset
+    # ------------------------------------------------------------------ the port
     def _open_port(self) -> Any:
         import serial  # pyserial: imported here only, so the package imports without it
 
         return serial.serial_for_url(self.port, baudrate=self._baudrate, rtscts=True,
                                      timeout=0.05, write_timeout=None)
-
-    def _port_present(self) -> bool:
-        return "://" in self.port or os.path.exists(self.port)
-
-    async def _connect(self) -> bool:
-        """Open the port and initialise the modem; on failure report and return False."""
-        assert self._loop
-        if not self._port_present():
-            self._set_missing(f"{self.port} does not exist")
-            return False
-        try:
-            port = await self._loop.run_in_executor(None, self._open_port)
-        except Exception as exc:  # noqa: BLE001 - SerialException, OSError, ValueError
-            self._set_missing(f"cannot open {self.port}: {exc}")
-            return False
-        self._decoder.reset()
-        self._link = PortLink(port, self._loop, self._on_data, self._on_lost)
-        self._link.start()
-        self.stats["opens"] += 1
-        try:
-            await self._initialise()
-        except LineGone:
-            return False
-        except ModemError as exc:
-            await self._reset(f"initialisation failed: {exc}")
-        return self._mode == "idle"
-
-    async def _initialise(self) -> None:
-        self._mode = "resetting"
-        await self._break_data_state()
-        await self._cmd("Z", timeout=self._timeout * RESET_TIMEOUT_FACTOR)
-        await self._checked("E0")
-        await self._cmd("V1")
-        answers: list[str] = []
-        for body in IDENTITY_COMMANDS:
-            result, lines = await self._cmd(body, finals=("OK", "ERROR"))
-            answers.append(" ".join(lines) if result == "OK" else "")
-        self.identity = dict(zip(("ati0", "ati3", "fmi", "fmm"), answers))
-        self.quirks = identify(*answers)
-        await self._checked("+FCLASS=8")
-        self.codec = v253.choose_codec(v253.parse_vsm("\n".join(await self._checked(
-            "+VSM=?"))))
-        await self._checked(v253.vsm_select(self.codec))
-        await self._idle_commands()
-        await self._cmd(self.quirks.silence_detect_off, finals=("OK", "ERROR"))
-        if self.quirks.supports_vdr:
-            await self._cmd("+VDR=1,0", finals=("OK", "ERROR"))
-        await self._checked(v253.flash_register(self.flash_ms))
-        self._mode = "idle"
-        self._reset_idle()
-        self._emit(LineStatus(at=self._clock, state="ready",
-                              detail=f"{self.quirks.model}, {self.codec.name}"))
-
-    async def _break_data_state(self) -> None:
-        """End a recording or playback the modem may still be in (after our own crash,
-        or a lost CONNECT): it answers OK; in command mode it ignores these bytes."""
-        with contextlib.suppress(_ModemTimeout):
-            await self._exchange(self.quirks.end_rx + self.quirks.abort_tx + b"\r",
-                                 timeout=max(BREAK_WAIT_MIN_S, self._timeout / 4))
-
-    async def _idle_commands(self) -> None:
-        """Voice mode with caller ID on: what idle means (again after every reset)."""
-        await self._checked("+FCLASS=8")
-        for body in self.quirks.cid_commands:
-            await self._checked(body)
-
-    async def _back_to_idle(self) -> None:
-        self._reset_call()
-        self._decoder.reset()
-        if self._link:
-            self._link.read_gate.set()
-        await self._idle_commands()
-        self._mode = "idle"
-        self._reset_idle()
-
-    async def _reset(self, reason: str) -> None:
-        if self._closing or self._mode == "missing":
-            return
-        was_call = self._call
-        self._reset_call()
-        if was_call:
-            self._emit(Hangup(at=self._clock, cause=HangupCause.MODEM))
-        self.stats["resets"] += 1
-        self._mode = "resetting"
-        self._emit(LineStatus(at=self._clock, state="resetting", detail=reason))
-        self._decoder.reset()
-        if self._link:
-            self._link.read_gate.set()
-        try:
-            await self._initialise()
-        except LineGone:
-            return
-        except ModemError as exc:
-            self._mode = "error"
-            self._emit(LineStatus(at=self._clock, state="error", detail=str(exc)))
-
-    def _set_missing(self, reason: str) -> None:
-        if self._mode != "missing":
-            self._mode = "missing"
-            self._emit(LineStatus(at=self._clock, state="missing", detail=reason))
-
-    def _on_lost(self, reason: str) -> None:
-        if self._closing:
-            return
-        if self._call:
-            self._gone_in_call = True
-            self._emit(Hangup(at=self._clock, cause=HangupCause.LINE_GONE))
-        if self._pending and not self._pending[0].done():
-            self._pending[0].set_exception(LineGone(f"the modem at {self.port} vanished"))
-        self._wake_audio()
-        self._set_missing(reason)
-        self._rx_open = False
-        assert self._loop
-        self._loop.create_task(self._drop_link())
-
-    async def _drop_link(self) -> None:
-        link, self._link = self._link, None
-        if link and self._loop:
-            await self._loop.run_in_executor(None, link.close)
-
-    async def _supervise(self) -> None:
-        """Reopen a vanished modem when its path returns; check an idle one is alive."""
-        while not self._closing:
-            await asyncio.sleep(self._path_poll)
-            if self._mode == "missing" and self._link is None and self._port_present():
-                await self._connect()
-            elif self._mode == "error":
-                await self._reset("retrying after an error")
-            elif self._mode == "idle" and not self._cmd_lock.locked() and \
-                    time.monotonic() - self._last_io > self._health_interval:
-                try:
-                    await self._cmd("")
-                except _ModemTimeout:
-                    await self._reset("the modem stopped answering")
-                except LineError:
-                    pass
