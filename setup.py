@@ -35,6 +35,7 @@ setup(
         "python-multipart>=0.0.9",
         "argon2-cffi>=23.1",
         "Babel>=2.14",
+        "openpyxl>=3.1",  # lookup tables uploaded as XLSX
     ],
     extras_require={
         # Hardware access; imported lazily by the one module that owns each.
