@@ -1,7 +1,7 @@
 """`ivrbox selftest`: is this box ready to answer calls? One PASS/FAIL line per check.
 
     ivrbox selftest [--line sim|modem|fxo] [--device PATH] [--data DIR] [--config FILE]
-                    [--board NAME] [--no-line] [--json]
+                    [--no-line] [--json]
 
 Checks (firmware/cli/checks/): config valid, disk space, clock synchronised, mail server
 reachable; then the line: backend found and answering, GPIO pins (FXO board), dial tone
@@ -26,7 +26,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--device", help="modem serial port or FXO sound card")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="data dir (default ./data)")
     p.add_argument("--config", type=Path, help="config (default DATA/config/current.yaml)")
-    p.add_argument("--board", help="FXO pin map name or file (default: ivrbox-fxo-ref)")
     p.add_argument("--no-line", action="store_true", help="skip the line checks")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=run)
@@ -41,11 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = args.config or data_config_path(args.data)
 
-    def opener(kind: str, device: str | None, settings: object) -> object:
-        options = {"board": args.board} if kind == "fxo" and args.board else {}
-        return open_line(kind, device, settings, **options)  # type: ignore[arg-type]
-
-    checks = asyncio.run(full_selftest(config, args.data, opener, args.line, args.device,
+    checks = asyncio.run(full_selftest(config, args.data, open_line, args.line, args.device,
                                        with_line=not args.no_line))
     if args.json:
         print(json.dumps([c.as_dict() for c in checks], indent=2))
