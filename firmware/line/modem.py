@@ -8,6 +8,7 @@ API:
         .identity / .quirks / .codec     what `open()` found out about the modem
         .stats                            counters for the dashboard and the test rig
         .waiting_for_event                True while `next_event()` is parked, queue empty
+        .play_tone(f1_hz, f2_hz=0, ms=400)    the modem's tone generator (AT+VTS triple)
     FLASH_MS                              default hook-flash length per country (ms)
 
 How a call runs on a half-duplex modem (base.py explains the 20 ms step): after
@@ -149,6 +150,16 @@ class ModemLine(ModemSession):
             allowance = body.count("[") + body.count("{") + 1
             await self._checked(body, timeout=self._timeout + allowance * DIAL_MS_PER_ITEM
                                 / 1000.0)
+
+    async def play_tone(self, f1_hz: float, f2_hz: float = 0.0, ms: float = 400.0) -> None:
+        """The modem's own tone generator (`AT+VTS=[f1,f2,d]`), e.g. a record beep."""
+        return await self._guard(self._play_tone(f1_hz, f2_hz, ms))
+
+    async def _play_tone(self, f1_hz: float, f2_hz: float, ms: float) -> None:
+        self._require_call()
+        await self._command_mode()
+        await self._checked(v253.vts_tone(f1_hz, f2_hz, ms),
+                            timeout=self._timeout + ms / 1000.0)
 
     async def tx(self, frame: Frame) -> None:
         return await self._guard(self._tx(frame))

@@ -18,7 +18,7 @@ API:
         .freeze()                    answer nothing until ATZ (a wedged modem)
     history (what the box did, for assertions):
         .commands, .tx_audio (unshielded bytes played), .tx_sessions, .flashes,
-        .dialled, .off_hook, .heard() -> int16 (what the caller heard since answer)
+        .dialled, .tones, .off_hook, .heard() -> int16 (what the caller heard since answer)
 
 The far end's timeline advances as audio crosses the line: while recording (VRX) the
 emulator sends a frame only when the box has read the previous one (it watches the
@@ -116,6 +116,7 @@ class ModemEmulator:
         self.tx_sessions: list[TxSession] = []
         self.flashes: list[int] = []
         self.dialled = ""
+        self.tones: list[tuple[int, int, int]] = []  # every +VTS triple (f1, f2, ms)
         self.rx_sessions = 0
         self.off_hook = False
         # faults
@@ -526,7 +527,8 @@ class ModemEmulator:
                 if part == "!":
                     self.flashes.append(self.s29 * 10)
                 elif part.startswith("["):
-                    f1, f2, _ = (int(v or 0) for v in part.strip("[]").split(","))
+                    f1, f2, d = (int(v or 0) for v in part.strip("[]").split(","))
+                    self.tones.append((f1, f2, d * 10))
                     if (f1, f2) in by_freq:
                         self.dialled += by_freq[(f1, f2)]
                     elif (f1, f2) == (0, 0) and int(part.strip("[]").split(",")[2]) >= 100:

@@ -58,7 +58,7 @@ async def until_event(line: ModemLine, kind: type, state: str | None = None) -> 
 
 
 async def steps_until(line: ModemLine, emu: ModemEmulator, far_end: int,
-                      extra: int = 8) -> tuple[npt.NDArray[np.int16], list[LineEvent]]:
+                      extra: int = 20) -> tuple[npt.NDArray[np.int16], list[LineEvent]]:
     """Receive until the far end's timeline passed `far_end`, then `extra` frames more:
     while recording the emulator runs up to a few frames ahead of the box's clock (the
     line buffers rx_buffer_frames, the pty one more)."""
@@ -236,8 +236,11 @@ def test_record_across_split_reads_is_bit_exact_and_keys_are_stamped(personality
             first = await line.rx()  # recording starts
             start = emu.queue_audio(signal) - len(signal)
             keys_at = emu.press("7#", on_ms=80, off_ms=80) - 2 * 1280
-            got, events = await steps_until(line, emu, start + len(signal) + 2 * 1280)
-            got = np.concatenate([first, got])
+            frames, events = [first], []
+            while sum(map(len, frames)) < start + len(signal) + 2 * 1280 + 1600:
+                frames.append(await line.rx())  # line time here is the far end's
+                events += line.poll_events()
+            got = np.concatenate(frames)
             expected = v253.decode_audio(v253.encode_audio(signal, kind), kind)
             assert np.array_equal(got[start:start + len(signal)], expected)
             keys = [e for e in events if isinstance(e, HardwareDtmf)]
@@ -347,7 +350,7 @@ def test_no_carrier_and_tones_reach_the_call() -> None:
                 await line.rx()
                 events += line.poll_events()
             await asyncio.get_running_loop().run_in_executor(None, emu.drop_call)
-            for _ in range(5):  # silence, without I/O, until the box hangs up
+            for _ in range(30):  # buffered audio, then silence until the box hangs up
                 assert not (await line.rx()).any()
                 events += line.poll_events()
             assert [e.kind for e in events if isinstance(e, Tone)] == \
@@ -391,6 +394,18 @@ def test_flash_and_dial_for_a_transfer(personality: str, country: str, flash_cmd
             assert emu.dialled == "123#"
             frame = await line.rx()  # back to recording after the transfer commands
             assert len(frame) == FRAME_SAMPLES and emu.rx_sessions == 2
+    go(body)
+
+
+def test_modem_tone_generator_beeps_between_recordings() -> None:
+    async def body() -> None:
+        async with modem("cx93010") as (line, emu):
+            await _answer(line, emu)
+            await line.rx()
+            await line.play_tone(1000, 0, 400)
+            await line.rx()
+            assert "AT+VTS=[1000,0,40]" in emu.commands and emu.tones == [(1000, 0, 400)]
+            assert emu.rx_sessions == 2
     go(body)
 
 
