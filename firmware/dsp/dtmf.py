@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from firmware.dsp.goertzel import GoertzelBank, int16_spans
+from firmware.dsp.goertzel import GoertzelBank
 from firmware.dsp.level import dbm0_to_peak
 from firmware.dsp.tones import DTMF_COLS_HZ, DTMF_KEYS, DTMF_ROWS_HZ
 from firmware.errors import UsageError
@@ -72,6 +72,8 @@ FULL_DB = -3.0  # a block lies wholly inside the tone: both tones within this of
 CONFIRM_BLOCKS = 3  # the deciding block and the two before it all hit the key (25.5 ms)
 END_ABSENT_BLOCKS = 4  # 25.5 ms of hops: dropouts < 20 ms never reach it, 40 ms gaps do
 CHUNK_SPANS = 2048  # whole-buffer feeds are analysed in chunks of this many spans
+DEFER_MAX_SPANS = 128  # quiet audio waits at most this long (0.8 s) to be analysed
+QUIET_MARGIN = 0.5  # quiet screen: energy below this share of the least a hit needs
 
 MIN_ON_SAMPLES = MIN_ON_MS * RATE / 1000.0
 LOOKBACK_BLOCKS = int(MIN_ON_SAMPLES // SPAN) + 4
@@ -83,6 +85,11 @@ _HARMONICS = GoertzelBank([2.0 * f for f in DTMF_COLS_HZ], SPAN, RATE)
 _COS_TOL = np.cos(2.0 * np.pi * FREQ_TOL * np.asarray(_FREQS) * SPAN / RATE)
 _MIN_AMP = dbm0_to_peak(MIN_LEVEL_DBM0)
 _MIN_AMP_DROOPED = _MIN_AMP * 10.0 ** (-6.0 / 20.0)  # quick pre-check, before droop is known
+_FLOOR_POWER = (_MIN_AMP_DROOPED * SPAN) ** 2  # |block term|^2 both tones of a hit reach
+# |block term|^2 <= block energy * BLOCK (Cauchy-Schwarz, |cos/sin table| <= 1), so a
+# block whose samples hold less energy than this cannot hit.
+_QUIET_ENERGY = QUIET_MARGIN * _FLOOR_POWER / BLOCK
+_ABSENT_WINDOW = np.ones(END_ABSENT_BLOCKS, dtype=np.int8)
 
 
 def _db(value: float) -> float:
@@ -111,33 +118,30 @@ class DigitSpan:
     detected: int  # the KeyDown's decision sample
 
 
-def _analyse(terms: npt.NDArray[np.complex128], energy: npt.NDArray[np.float64],
-             total: npt.NDArray[np.float64],
-             rows: Callable[[npt.NDArray[np.intp]], npt.NDArray[np.float64]]
-             ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
-    """Spans 0..m-1 -> blocks 1..m-2 (block i = spans i, i+1): tone amplitudes (n, 8) in
-    peak units and the key index each block hits, or -1. `rows(i)` gives the samples of
-    spans i (only candidate blocks need them).
+def _analyse(terms: npt.NDArray[np.complex128], rows: npt.NDArray[np.float64],
+             amp: npt.NDArray[np.float64], hits: npt.NDArray[np.int8]) -> bool:
+    """Spans 0..m-1 (DFT terms and samples) -> blocks 1..m-2 (block i = spans i, i+1):
+    writes tone amplitudes (n, 8, peak units) into `amp` and the key index each block
+    hits, or -1, into `hits`; returns whether any block hit.
 
     Block i-1 (spans i-1, i) serves only as the reference for block i's frequency check:
     the phase advance from one whole block to the next, one span later, is less biased by
     the other tone of the pair than the advance from span to span would be.
     """
     blocks = _BANK.join(terms[:-1], terms[1:])
-    power = blocks.real ** 2 + blocks.imag ** 2
+    sq = blocks.view(np.float64)
+    sq = sq * sq
+    power = sq[:, 0::2] + sq[:, 1::2]
     mag = np.sqrt(power)
-    amp = mag[1:] * (1.0 / SPAN)
+    np.multiply(mag[1:], 1.0 / SPAN, out=amp)
+    hits[:] = -1
     power = power[1:]
-    n = len(amp)
-    hits = np.full(n, -1, dtype=np.int8)
-    if n == 0:
-        return amp, hits
     # Loud enough at all? (Most blocks of a call are not: this keeps streaming cheap.)
-    floor = (_MIN_AMP_DROOPED * SPAN) ** 2
-    loud = np.flatnonzero((power[:, :4].max(axis=1) >= floor)
-                          & (power[:, 4:].max(axis=1) >= floor))
-    if len(loud) == 0:
-        return amp, hits
+    floor = _FLOOR_POWER
+    loud = np.minimum(power[:, :4].max(axis=1), power[:, 4:].max(axis=1)) >= floor
+    if len(amp) == 0 or not loud.any():
+        return False
+    loud = np.flatnonzero(loud)
     p = power[loud]
     row = p[:, :4].argmax(axis=1)
     col = p[:, 4:].argmax(axis=1) + 4
@@ -148,7 +152,7 @@ def _analyse(terms: npt.NDArray[np.complex128], energy: npt.NDArray[np.float64],
     ok &= (p[idx, row] >= floor) & (p[idx, col] >= floor)
     cand = loud[ok]
     if len(cand) == 0:
-        return amp, hits
+        return False
     row, col = row[ok], col[ok]
     r, c = row, col
     tone_amp = []
@@ -165,8 +169,10 @@ def _analyse(terms: npt.NDArray[np.complex128], energy: npt.NDArray[np.float64],
     ok &= (ar >= _MIN_AMP) & (ac >= _MIN_AMP)
     ok &= (ac >= ar * _db(TWIST_MIN_DB)) & (ac <= ar * _db(TWIST_MAX_DB))
     # Two tones carry most of the AC power (mean power of a sine = amplitude^2 / 2).
-    e = energy[cand + 1] + energy[cand + 2]
-    s = total[cand + 1] + total[cand + 2]
+    # Energy and sum of the block's two spans: exact integers in float64.
+    both = rows[np.stack([cand + 1, cand + 2], axis=1)].reshape(len(cand), BLOCK)
+    e = np.einsum("ij,ij->i", both, both)
+    s = both.sum(axis=1)
     ac_power = (e - s * s / BLOCK) / BLOCK
     pr, pc = ar * ar * 0.5, ac * ac * 0.5
     ok &= pr + pc >= _db(TONE_FRACTION_DB) ** 2 * ac_power
@@ -174,15 +180,15 @@ def _analyse(terms: npt.NDArray[np.complex128], energy: npt.NDArray[np.float64],
     ok &= ac_power - pr - pc <= _db(WEAK_TONE_DB) ** 2 * np.minimum(pr, pc)
     cand, r, c, ar, ac = cand[ok], r[ok], c[ok], ar[ok], ac[ok]
     if len(cand) == 0:
-        return amp, hits
+        return False
     # The column tone's second harmonic well down: vowels and most instruments are rich
     # in harmonics. (A row tone's second harmonic lies 58-71 Hz from a column tone, so
     # one block cannot measure it; the power-share test above covers the rows.)
-    harm = _HARMONICS.join(_HARMONICS.spans(rows(cand + 1)), _HARMONICS.spans(rows(cand + 2)))
+    harm = _HARMONICS.join(_HARMONICS.spans(rows[cand + 1]), _HARMONICS.spans(rows[cand + 2]))
     h2 = np.abs(harm[np.arange(len(cand)), c - 4]) * (1.0 / SPAN)
     ok = h2 <= ac * _db(HARMONIC_DB)
     hits[cand[ok]] = (r[ok] * 4 + (c[ok] - 4)).astype(np.int8)
-    return amp, hits
+    return bool(ok.any())
 
 
 class DtmfDetector:
@@ -196,30 +202,48 @@ class DtmfDetector:
 
     def reset(self) -> None:
         self._fed = 0  # samples fed since reset
-        self._pending = np.zeros(0, dtype=np.int16)  # the start of an incomplete span
-        # The last two spans analysed (terms, energy, sum, samples); at the start, one
-        # span of silence before sample 0, so that block 0 has a predecessor.
-        self._tail = (np.zeros((1, 8), dtype=np.complex128), np.zeros(1), np.zeros(1),
-                      np.zeros((1, SPAN)))
+        # Samples as float64: from _lo, the last two spans analysed (at the start, one span
+        # of silence before sample 0, so that block 0 has a predecessor), then spans not
+        # yet analysed, then the start of an incomplete span; up to _hi.
+        self._x = np.zeros((CHUNK_SPANS + 3) * SPAN)
+        self._lo, self._hi = 0, SPAN
+        # The history of blocks analysed (amplitudes, hits) is followed by room for the
+        # blocks of one analysis; _hist of them are valid.
+        self._amp = np.zeros((HISTORY_BLOCKS + CHUNK_SPANS + 2, 8))
+        self._hits = np.full(len(self._amp), -1, dtype=np.int8)
+        self._hist = 0
         self._next_block = 0  # index of the next block to analyse
-        self._amp_hist = np.zeros((0, 8))  # the last blocks analysed, for look-backs
-        self._hit_hist = np.zeros(0, dtype=np.int8)
         self._floor = 0  # a key's onset look-back stops here (after the previous key)
-        self._key: tuple[int, int, float, float, int] | None = None  # digit, r, c refs...
+        self._key: tuple[int, int, int, float, float, int] | None = None  # digit, r, c...
         self._absent = 0  # consecutive blocks without the key's tones
         self._accept_keys = True
 
     def feed(self, samples: npt.ArrayLike) -> list[KeyDown | KeyUp]:
-        """Analyse more audio; returns the key events decided within it, in order."""
+        """Analyse more audio; returns the key events decided within it, in order.
+
+        Audio too quiet to hold a key waits (at most DEFER_MAX_SPANS) while no key is
+        down: no event can be decided in it, and analysing it later in one go gives the
+        same results for a fraction of the per-call cost.
+        """
         x = _as_int16(samples)
-        self._fed += len(x)
-        buf = np.concatenate([self._pending, x]) if len(self._pending) else x
-        whole = len(buf) // SPAN * SPAN
-        self._pending = buf[whole:].copy()
+        n = len(x)
+        self._fed += n
         events: list[KeyDown | KeyUp] = []
-        step = CHUNK_SPANS * SPAN
-        for i in range(0, whole, step):
-            events.extend(self._spans(int16_spans(buf[i:min(i + step, whole)], SPAN)))
+        pos = 0
+        while pos < n:
+            if self._hi == len(self._x):
+                self._compact()
+            take = min(n - pos, len(self._x) - self._hi)
+            start = self._hi
+            self._x[start:start + take] = x[pos:pos + take]
+            self._hi += take
+            pos += take
+            if self._key is None and self._hi - self._lo <= DEFER_MAX_SPANS * SPAN:
+                # Every block ending in the new samples lies within these.
+                w = self._x[max(self._lo, start - (BLOCK - 1)):self._hi]
+                if np.dot(w, w) < _QUIET_ENERGY:
+                    continue
+            events += self._analyse_buffer()
         return events
 
     def flush(self) -> list[KeyUp]:
@@ -231,7 +255,7 @@ class DtmfDetector:
         if self._key is not None:
             fed = self._fed
             self._accept_keys = False
-            pad = SPAN - len(self._pending) + SPAN * (END_ABSENT_BLOCKS + 2)
+            pad = SPAN - (self._hi - self._lo) % SPAN + SPAN * (END_ABSENT_BLOCKS + 2)
             for ev in self.feed(np.zeros(pad, dtype=np.int16)):
                 if isinstance(ev, KeyUp):
                     out.append(KeyUp(ev.digit, ev.start, max(ev.start + 1, min(ev.end, fed))))
@@ -240,32 +264,33 @@ class DtmfDetector:
 
     # -- internals ------------------------------------------------------------------
 
-    def _spans(self, rows: npt.NDArray[np.float64]) -> list[KeyDown | KeyUp]:
-        terms = _BANK.spans(rows)
-        energy = np.einsum("ij,ij->i", rows, rows)
-        total = rows.sum(axis=1)
-        t_terms, t_energy, t_total, t_rows = self._tail
-        lead = len(t_terms)
-        terms = np.concatenate([t_terms, terms])
-        energy = np.concatenate([t_energy, energy])
-        total = np.concatenate([t_total, total])
+    def _compact(self) -> None:
+        """Move the samples still needed to the front of the buffer."""
+        keep = self._hi - self._lo
+        self._x[:keep] = self._x[self._lo:self._hi]
+        self._lo, self._hi = 0, keep
 
-        def span_rows(i: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
-            return np.where((i < lead)[:, None], t_rows[np.minimum(i, lead - 1)],
-                            rows[np.maximum(i - lead, 0)])
-
-        tail_rows = np.concatenate([t_rows, rows[-2:]])[-2:]
-        self._tail = (terms[-2:], energy[-2:], total[-2:], tail_rows)
-        amp, hits = _analyse(terms, energy, total, span_rows)
-        if len(hits) == 0:
+    def _analyse_buffer(self) -> list[KeyDown | KeyUp]:
+        """Analyse every complete span waiting in the buffer; keep the last two."""
+        m = (self._hi - self._lo) // SPAN  # spans, the two (or one) analysed before included
+        if m < 2:
             return []
-        amp_all = np.concatenate([self._amp_hist, amp])
-        hit_all = np.concatenate([self._hit_hist, hits])
-        base = self._next_block - len(self._hit_hist)  # block index of amp_all[0]
-        events = self._decide(amp_all, hit_all, base, len(self._hit_hist))
-        self._next_block += len(hits)
-        self._amp_hist = amp_all[-HISTORY_BLOCKS:]
-        self._hit_hist = hit_all[-HISTORY_BLOCKS:]
+        rows = self._x[self._lo:self._lo + m * SPAN].reshape(m, SPAN)
+        self._lo += (m - 2) * SPAN
+        h, n = self._hist, m - 2
+        if n == 0:
+            return []
+        amp, hits = self._amp[:h + n], self._hits[:h + n]
+        any_hit = _analyse(_BANK.spans(rows), rows, amp[h:], hits[h:])
+        events: list[KeyDown | KeyUp] = []
+        if any_hit or self._key is not None:
+            base = self._next_block - h  # block index of amp[0]
+            events = self._decide(amp, hits, base, h)
+        self._next_block += n
+        keep = min(h + n, HISTORY_BLOCKS)
+        self._amp[:keep] = amp[h + n - keep:]
+        self._hits[:keep] = hits[h + n - keep:]
+        self._hist = keep
         return events
 
     def _decide(self, amp: npt.NDArray[np.float64], hits: npt.NDArray[np.int8],
@@ -299,18 +324,17 @@ class DtmfDetector:
                   base: int, k: int) -> KeyDown | None:
         """A key goes down at hit block k if the tone has been present MIN_ON_MS."""
         d = int(hits[k])
+        if k < CONFIRM_BLOCKS - 1 or np.any(hits[k - CONFIRM_BLOCKS + 1:k + 1] != d):
+            return None
         tones = [d // 4, 4 + d % 4]
         ref = amp[k, tones]
         low = max(self._floor - base, k - LOOKBACK_BLOCKS, 0)
-        j = k
-        present = _db(PRESENT_DB) * ref
-        while j > low and np.all(amp[j - 1, tones] >= present):
-            j -= 1
+        # Walk back over the blocks before k that still carry both tones.
+        gone = np.flatnonzero((amp[low:k, tones] < _db(PRESENT_DB) * ref).any(axis=1))
+        j = low + int(gone[-1]) + 1 if len(gone) else low
         seen = amp[j:k + 1][:, tones]
         peak = seen.max(axis=0)
-        if np.any(seen[-1] < _db(FULL_DB) * peak) or k < CONFIRM_BLOCKS - 1:
-            return None
-        if np.any(hits[k - CONFIRM_BLOCKS + 1:k + 1] != d):
+        if np.any(seen[-1] < _db(FULL_DB) * peak):
             return None
         cover = min(1.0, float(np.mean(seen[0] / peak)))
         start = (base + j) * SPAN + BLOCK - cover * BLOCK
@@ -328,11 +352,9 @@ class DtmfDetector:
         scale = _db(PRESENT_DB)
         absent = (amp[i:, r] < scale * ref_r) | (amp[i:, c] < scale * ref_c)
         run = np.concatenate([np.ones(self._absent, dtype=bool), absent])
-        if len(run) >= END_ABSENT_BLOCKS:
-            ends = np.lib.stride_tricks.sliding_window_view(run, END_ABSENT_BLOCKS).all(axis=1)
-            hit = np.flatnonzero(ends)
-        else:
-            hit = np.zeros(0, dtype=np.intp)
+        # Windows of END_ABSENT_BLOCKS that are all absent.
+        hit = np.flatnonzero(np.convolve(run.view(np.int8), _ABSENT_WINDOW, "valid")
+                             == END_ABSENT_BLOCKS) if len(run) >= END_ABSENT_BLOCKS else []
         if len(hit) == 0:
             present = np.flatnonzero(~run)
             self._absent = len(run) if len(present) == 0 else len(run) - 1 - int(present[-1])

@@ -57,7 +57,10 @@ class GoertzelBank:
         object.__setattr__(self, "rate", int(rate))
         w = 2.0 * np.pi * np.asarray(freqs) / rate
         phase = np.outer(np.arange(span), w)
-        table = np.round(np.hstack([np.cos(phase), -np.sin(phase)]) * COEF_SCALE)
+        # Columns interleave (cos, -sin) per frequency, so the product's rows read as
+        # complex numbers through a view: no copies to assemble the terms.
+        table = np.round(np.stack([np.cos(phase), -np.sin(phase)], axis=2)
+                         .reshape(span, 2 * len(freqs)) * COEF_SCALE)
         table.setflags(write=False)
         object.__setattr__(self, "_table", table)
         # Term over [0, 2*span) = a + exp(-j w span) * b, where b is referenced to `span`.
@@ -67,9 +70,8 @@ class GoertzelBank:
 
     def spans(self, rows: FloatArray) -> ComplexArray:
         """DFT terms of each row (an int16-valued float64 span), scaled back to unity."""
-        prod = rows @ self._table
-        nf = len(self.freqs_hz)
-        return (prod[:, :nf] + 1j * prod[:, nf:]) * (1.0 / COEF_SCALE)
+        prod = np.dot(rows, self._table)
+        return prod.view(np.complex128) * (1.0 / COEF_SCALE)
 
     def join(self, a: ComplexArray, b: ComplexArray) -> ComplexArray:
         """The term over span a followed by span b (columns in bank order)."""
