@@ -6,3 +6,11 @@ from firmware.web.routes import account, callbacks, calls, dashboard, greetings,
 
 ROUTERS = [account.router, dashboard.router, voicemail.router, calls.router, callbacks.router,
            greetings.router, settings_page.router]
+
+from firmware.web.routes import testcall  # noqa: E402 - test call, settings sections, analytics
+
+ROUTERS += [testcall.router]
+
+from firmware.web.routes import history, menus  # noqa: E402 - menus, hours & holidays, history
+
+ROUTERS += [menus.router, history.router]
