@@ -4,13 +4,14 @@ API:
     VOICES                                   language -> espeak-ng voice
     TextToSpeech(cache_dir, espeak="espeak-ng")
         .speak(text, language) -> int16      cached on disk by (engine, voice, text)
-    Prompts(tts, vocabulary_dir=AUDIO_DIR)
+    Prompts(tts, vocabulary_dir=AUDIO_DIR, memory_bytes=MEMORY_CACHE_BYTES)
         .render(text, language, file=None) -> int16    the prompt a caller hears
-        .words(ids, language) -> int16                  a read-out from the vocabulary
+        .word(id, language) / .words(ids, language) -> int16   read-outs (audio/<lang>/)
         .beep() -> int16
+        .cached_bytes                                  prompt audio held in memory
 
-Every prompt is 8 kHz int16, loudness-normalised and trimmed, so the call path only
-ever copies arrays. Rendering is cached twice: on disk (text-to-speech costs a second on
+Every prompt is 8 kHz int16, loudness-normalised and trimmed, and read-only once
+cached, so the call path only ever slices shared arrays. Rendering is cached twice: on disk (text-to-speech costs a second on
 a Pi Zero) and in memory (the same greeting plays on every call).
 """
 
@@ -37,7 +38,7 @@ AUDIO_DIR = Path(__file__).resolve().parents[2] / "audio"
 VOICES = {"en": "en-us", "zh-TW": "cmn"}
 SPEED_WPM = {"en": 160, "zh-TW": 150}
 WORD_GAP_MS = 40  # between the words of a read-out
-MEMORY_CACHE_PROMPTS = 128
+MEMORY_CACHE_BYTES = 16 * 1024 * 1024  # ~17 minutes of 8 kHz prompts kept in memory
 TTS_TIMEOUT_S = 60
 
 
@@ -89,16 +90,35 @@ class TextToSpeech:
 
 
 class Prompts:
-    def __init__(self, tts: TextToSpeech, vocabulary_dir: Path = AUDIO_DIR):
+    """Prompt audio for calls. The memory cache is bounded by bytes, not entries, so a
+    config with a few long greetings and one with many short prompts both fit; an
+    owner's file is keyed by its mtime, so an upload or a greeting recorded by phone is
+    heard on the next call (the stale entry ages out). Read-out words, a fixed set of
+    about a hundred short files per language, are cached apart and never evicted."""
+
+    def __init__(self, tts: TextToSpeech, vocabulary_dir: Path = AUDIO_DIR,
+                 memory_bytes: int = MEMORY_CACHE_BYTES):
         self._tts = tts
         self._vocabulary_dir = Path(vocabulary_dir)
         self._memory: OrderedDict[tuple[str, str, str], Audio] = OrderedDict()
+        self._memory_bytes = memory_bytes
+        self._held = 0
+        self._words: dict[tuple[str, str], Audio] = {}
+
+    @property
+    def cached_bytes(self) -> int:
+        return self._held
 
     def _remember(self, key: tuple[str, str, str], audio: Audio) -> Audio:
+        audio.setflags(write=False)  # shared by every call that plays it
+        old = self._memory.pop(key, None)
+        if old is not None:
+            self._held -= old.nbytes
         self._memory[key] = audio
-        self._memory.move_to_end(key)
-        while len(self._memory) > MEMORY_CACHE_PROMPTS:
-            self._memory.popitem(last=False)
+        self._held += audio.nbytes
+        while self._held > self._memory_bytes and len(self._memory) > 1:
+            _, dropped = self._memory.popitem(last=False)
+            self._held -= dropped.nbytes
         return audio
 
     def render(self, text: str, language: str, file: Path | None = None) -> Audio:
@@ -118,17 +138,20 @@ class Prompts:
         return self._remember(key, self._tts.speak(text, language))
 
     def word(self, word_id: str, language: str) -> Audio:
-        key = ("word", language, word_id)
-        if key in self._memory:
-            return self._memory[key]
+        key = (language, word_id)
+        cached = self._words.get(key)
+        if cached is not None:
+            return cached
         path = self._vocabulary_dir / language / f"{word_id}.wav"
         try:
             audio = read_audio(path)
-        except AudioFormatError:
+        except AudioFormatError:  # not shipped (a development tree): speak its text
             from firmware.ivr.vocabulary import text_of
 
             audio = self._tts.speak(text_of(word_id, language), language)
-        return self._remember(key, audio)
+        audio.setflags(write=False)
+        self._words[key] = audio
+        return audio
 
     def words(self, ids: list[str], language: str) -> Audio:
         gap = silence(WORD_GAP_MS)

@@ -1,0 +1,156 @@
+"""Call engine throughput, memory and barge-in latency on the fast simulated line.
+
+Run: .venv/bin/python bench/engine_bench.py [--calls 1000] [--barge 200]
+
+A typical call on the shipped default config, placed back to back on one engine and one
+SimLine (as a running box takes them): caller ID, two rings, the language prompt (no
+key), the main menu, "3" for support, the greeting, 10 s of message ended by "#", the
+goodbye. Everything a real call does happens: DTMF and call-progress detection on every
+frame, the call log in SQLite, the crash-safe WAV, the outbox job.
+Prints:
+  - calls per second and line-time speed-up (call audio seconds per wall second);
+  - engine process RSS after 100 and after all calls (growth = leak; the SimLine's own
+    history of callers, `exchange.calls`, is cleared after each call: it keeps every
+    caller's heard audio by design, for tests);
+  - barge-in latency: for `--barge` calls, a key pressed at a different moment of the
+    main menu; how long the caller kept hearing the prompt after the key's onset
+    (median, p95, max ms), measured on the audio the caller heard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from firmware.appliance import DEFAULT_CONFIG, Box, ConfigSource  # noqa: E402
+from firmware.dsp.callerid import CallerIdInfo  # noqa: E402
+from firmware.dsp.tones import sine_mix  # noqa: E402
+from firmware.line.base import ms_to_samples, samples_to_ms  # noqa: E402
+from firmware.line.sim import Press, SimCaller, SimLine, Speak, Wait, WaitForBeep  # noqa: E402
+from firmware.settings import load  # noqa: E402
+from tests.ivr.barge import heard_prompt_until  # noqa: E402
+
+TAIPEI = dt.timezone(dt.timedelta(hours=8))
+OPEN_MS = int(dt.datetime(2026, 11, 24, 10, 0, tzinfo=TAIPEI).timestamp() * 1000)
+MESSAGE_S = 10.0
+
+
+def rss_mb() -> float:
+    """Current resident set size (Linux /proc), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def message_audio() -> np.ndarray:
+    return sine_mix([180, 360, 540, 900], MESSAGE_S * 1000, [-18, -22, -26, -30])
+
+
+def typical_caller(message: np.ndarray, n: int) -> SimCaller:
+    script = [Wait(4000), Press("3"), WaitForBeep(30_000), Wait(300),
+              Speak(message, "message"), Press("#"), Wait(8000)]
+    return SimCaller(script, caller_id=CallerIdInfo(number=f"0912{n:06d}"))
+
+
+def throughput(box: Box, calls: int) -> None:
+    message = message_audio()
+    settings = box.config.current()
+
+    async def scenario() -> None:
+        line = SimLine(country=settings.business.country)
+        await line.open()
+        engine = box.engine(line, ring_gap_s=30.0)
+        # warm-up: renders and caches every prompt of the path
+        line.incoming(typical_caller(message, 0))
+        await engine.handle_call()
+        start_clock, t0 = line.clock, time.perf_counter()
+        rss_100 = None
+        for n in range(1, calls + 1):
+            line.incoming(typical_caller(message, n))
+            summary = await engine.handle_call()
+            assert summary is not None and summary.outcome == "voicemail", summary
+            line.exchange.calls.clear()  # the simulated exchange's history, not the engine's
+            if n == 100:
+                rss_100 = rss_mb()
+        wall = time.perf_counter() - t0
+        line_s = samples_to_ms(line.clock - start_clock) / 1000
+        await line.close()
+        print(f"calls: {calls} typical calls (menu, choice, {MESSAGE_S:.0f} s voicemail) "
+              f"in {wall:.1f} s wall")
+        print(f"  {calls / wall:.1f} calls/s; {line_s / calls:.1f} s of line time per call; "
+              f"{line_s / wall:.0f}x real time")
+        if rss_100 is not None:
+            end = rss_mb()
+            print(f"  engine RSS after 100 calls: {rss_100:.1f} MB; after {calls}: {end:.1f} MB "
+                  f"(growth {end - rss_100:+.1f} MB)")
+
+    asyncio.run(scenario())
+
+
+def barge_in(box: Box, count: int) -> None:
+    settings = box.config.current()
+    prompts = box.prompts
+    main = settings.prompts["main_menu"]
+    # the caller presses 9 (English) at once, then a key somewhere inside the menu prompt
+    audio = prompts.render(main.text("en"), "en")
+    prompt_ms = samples_to_ms(len(audio))
+    rng = np.random.default_rng(7)
+    latencies: list[float] = []
+
+    async def scenario() -> None:
+        line = SimLine(country=settings.business.country)
+        await line.open()
+        engine = box.engine(line, ring_gap_s=30.0)
+        for i in range(count):
+            press_ms = float(rng.uniform(200, prompt_ms - 1200))  # inside the menu prompt
+            caller = SimCaller([Wait(500), Press("9"), Wait(700), Wait(press_ms), Press("1"),
+                                Wait(1500)], caller_id=CallerIdInfo(number=f"0933{i:06d}"))
+            line.incoming(caller)
+            await engine.handle_call()
+            line.exchange.calls.clear()
+            # the key's onset: the caller's script clock (connected + waits + first press)
+            onset = caller.connected_at + ms_to_samples(500 + 200 + 700 + press_ms)
+            latencies.append(samples_to_ms(heard_prompt_until(caller, audio) - onset))
+        await line.close()
+
+    asyncio.run(scenario())
+    lat = np.array(latencies)
+    print(f"barge-in: {count} calls, key at a random point of the {prompt_ms / 1000:.1f} s menu")
+    print(f"  prompt heard after the key's onset: median {statistics.median(lat):.1f} ms, "
+          f"p95 {np.percentile(lat, 95):.1f} ms, max {lat.max():.1f} ms (limit 60 ms)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--barge", type=int, default=200)
+    args = parser.parse_args()
+    load(DEFAULT_CONFIG)
+    with tempfile.TemporaryDirectory(prefix="ivrbox-bench-") as tmp:
+        data = Path(tmp) / "data"
+        box = Box(data, ConfigSource(data / "config" / "current.yaml", fallback=DEFAULT_CONFIG),
+                  now_ms=lambda: OPEN_MS)
+        box.store.db.now_ms = lambda: OPEN_MS
+        try:
+            throughput(box, args.calls)
+            barge_in(box, args.barge)
+        finally:
+            box.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
