@@ -124,3 +124,15 @@ def test_only_configured_numbers_are_ever_dialled(make_phone) -> None:
     # the only numbers dialled are the configured ones (sales, then reception)
     assert phone.dialled and set(phone.dialled) <= {"202", "201"}
     assert fraud.connected_at is None
+
+
+def test_a_silent_pick_up_is_noticed_when_the_ringback_stops(make_phone) -> None:
+    phone = make_phone()
+    # picks up without a word or a key; presses 1 only once the whisper has been said
+    party = SimParty.answers("wait 9; press 1; wait 10")
+    summary, caller = phone.call(TO_SALES, number=KNOWN, parties={SALES: party})
+    answered = phone.first("forward_answered")
+    assert answered["how"] == "ringback_stopped"
+    assert "Office call, press 1." in phone.texts()
+    assert phone.first("forward_result")["result"] == "accepted"
+    assert caller.outcome == "transferred"
