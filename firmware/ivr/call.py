@@ -104,7 +104,7 @@ class Recording:
 
     received: int
     kept: int
-    ended_by: str  # "key", "silence", "max_length", "hangup", "max_call_length"
+    ended_by: str  # "key", "silence", "max_length", "hangup", or another CallEnded cause
     hangup: CallEnded | None = None  # re-raise it once the message is saved
 
     @property
@@ -330,8 +330,6 @@ class Call:
                 elif quiet_since is not None:
                     pauses.append((quiet_since, self.now - FRAME_SAMPLES))
                     quiet_since = None
-        except CallTooLong as exc:  # keep what was said; the caller is told after saving
-            hung_up, ended_by = exc, "max_call_length"
         except CallerHungUp as exc:
             hung_up = exc
             ended_by = "hangup"
@@ -343,6 +341,9 @@ class Call:
                     pause_start = begin
             if pause_start is not None and pause_start + keep_pause < cut_at:
                 cut_at = pause_start + keep_pause
+        except CallEnded as exc:  # time limit, office pick-up, line lost: keep what was said
+            hung_up = exc
+            ended_by = "max_call_length" if isinstance(exc, CallTooLong) else exc.cause
         received = self.now - start
         kept = received if cut_at is None else max(0, min(received, cut_at - start))
         self._on_event("recorded", {"ms": int(samples_to_ms(kept)), "ended_by": ended_by})

@@ -73,8 +73,11 @@ async def record_message(ctx: CallContext, mailbox_id: str) -> bool:
             max_ms=mailbox.max_message_s * S_TO_MS,
             silence_ms=mailbox.silence_end_s * S_TO_MS,
         )
-    except BaseException:
-        recorder.finish()  # keep what reached the disk; recovery lists it at start-up
+    except BaseException:  # shutting down mid-message: keep it, listed like any other
+        try:
+            ctx.services.voicemail.save(recorder.finish())
+        except Exception:  # the disk failed too: recovery finds the .part at start-up
+            pass
         raise
     finished = recorder.finish(trim_end_samples=taken.received - taken.kept)
     saved = None

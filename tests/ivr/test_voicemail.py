@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from firmware.dsp.audiofile import write_wav
+from firmware.line.base import ms_to_samples
 from firmware.voicemail.recorder import read_wav_samples
 from tests.ivr.conftest import KNOWN, OPEN, Phone, voice
 
@@ -141,3 +142,27 @@ def test_the_recording_is_on_disk_while_it_is_being_made(make_phone, tmp_path) -
     phone.call("", caller=caller)
     # 3 s into the recording at least 2 s of it are already on disk, readable as WAV
     assert sizes and sizes[0] >= 2 * 8000, sizes
+
+
+def test_an_office_phone_picked_up_mid_message_keeps_the_message(make_phone, tmp_path) -> None:
+    phone = make_phone()
+    from firmware.dsp.callerid import CallerIdInfo
+    from firmware.line.sim import SimCaller
+
+    caller = SimCaller(f"{TO_SUPPORT}; speak {_wav(tmp_path, 6.0)}; wait 5",
+                       caller_id=CallerIdInfo(number=KNOWN))
+    picked: list[int] = []
+
+    def on_heard(clock: int, frame) -> None:
+        rec = phone.of("recording")
+        if rec and not picked and clock - caller.connected_at >= ms_to_samples(rec[0]["t_ms"] + 2500):
+            picked.append(clock)
+            phone.line.pick_up_extension()
+
+    caller.on_heard = on_heard
+    summary, _ = phone.call("", caller=caller)
+    assert summary.end_reason == "office_picked_up"
+    saved = phone.first("message_saved")
+    assert saved["ended_by"] == "office_picked_up"
+    message, _ = _only_message(phone)
+    assert 2300 <= message.duration_ms <= 2700
