@@ -14,3 +14,7 @@ ROUTERS += [testcall.router]
 from firmware.web.routes import history, menus  # noqa: E402 - menus, hours & holidays, history
 
 ROUTERS += [menus.router, history.router]
+
+from firmware.web.routes import hours  # noqa: E402
+
+ROUTERS += [hours.router]

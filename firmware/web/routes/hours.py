@@ -191,7 +191,8 @@ def _page(request: Request, web: WebContext, status: int = 200, form_errors: dic
     data, problems = _draft(web)
     fields = _fields(problems, data, t)
     for key, code in (form_errors or {}).items():
-        fields.setdefault(key, []).append(t(FORM_ERRORS["both_dt" if key.startswith("c-") else code]))
+        message = FORM_ERRORS["both_dt" if key.startswith("c-") else code]
+        fields.setdefault(key, []).append(t(message))
     hours = _dict(data.get("hours"))
     days = by_day(hours)
     zone_name = str(_dict(data.get("business")).get("timezone", "UTC"))

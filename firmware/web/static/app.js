@@ -80,5 +80,36 @@
     });
   });
 
+  // Menus: the diagram follows the step's form. The form is applied to a copy of the
+  // draft on the server (nothing saved) and the new SVG and field problems come back.
+  const centre = box => {
+    const a = box.dataset.selected && box.querySelector(`a[data-node="${CSS.escape(box.dataset.selected)}"]`);
+    if (!a) return;
+    const r = a.getBoundingClientRect(), b = box.getBoundingClientRect();
+    box.scrollLeft += (r.left + r.width / 2) - (b.left + b.width / 2);
+  };
+  document.querySelectorAll("[data-diagram][data-selected]").forEach(centre);
+  document.querySelectorAll("form[data-live-diagram]").forEach(form => {
+    const box = document.querySelector("[data-diagram]");
+    let timer = null, seq = 0;
+    const update = async () => {
+      const mine = ++seq;
+      try {
+        const r = await fetch(form.dataset.liveDiagram, { method: "POST", body: new FormData(form),
+          headers: { "X-CSRF-Token": csrf, Accept: "application/json" } });
+        if (!r.ok || mine !== seq) return;
+        const j = await r.json();
+        if (box) { box.innerHTML = j.svg; centre(box); }
+        form.querySelectorAll("[data-err]").forEach(el => {
+          el.textContent = (j.fields[el.dataset.err] || []).join(" ");
+        });
+        form.dataset.previewed = String(mine);
+      } catch (e) { /* offline for a moment: the saved form still works */ }
+    };
+    const later = () => { clearTimeout(timer); timer = setTimeout(update, 250); };
+    form.addEventListener("input", later);
+    form.addEventListener("change", later);
+  });
+
   window.ivrbox = { csrf };
 })();
