@@ -34,6 +34,7 @@ DIAL_TONE_WAIT_MS = 3000  # recall dial tone must come within this after the fla
 DIAL_TONE_MIN_MS = 300  # a dial tone heard this long is enough to start dialling
 VOICE_DBM0 = -35.0  # louder than this, outside a call-progress tone, is a person
 VOICE_MS = 300  # this much voice after ringback means "answered"
+VOICE_DECAY = 2  # a non-voice frame takes back half a frame of counted voice
 WHISPER_TRIES = 2
 ACCEPT_WAIT_MS = 5000
 FLASH_GAP_MS = 800  # between the two flashes that drop a third party
@@ -100,8 +101,8 @@ async def _ring(ctx: CallContext, number: str, timeout_ms: float) -> Attempt:
             voice_run += FRAME_SAMPLES
             if voice_run >= ms_to_samples(VOICE_MS):
                 return Attempt("answered", "voice")
-        else:
-            voice_run = 0
+        else:  # a vowel that looks tonal for a frame, or a short pause, only slows it
+            voice_run = max(0, voice_run - FRAME_SAMPLES // VOICE_DECAY)
     return Attempt("no_answer")
 
 
