@@ -124,3 +124,13 @@ def test_night_and_day_mode_by_phone(owner_phone) -> None:
     assert phone.store.kv.get(OVERRIDE_KEY) is None
     summary, _ = phone.call("wait 3; hangup", number=KNOWN, when=OPEN)
     assert summary.path[1] == "main"
+
+
+def test_star_during_the_mailbox_greeting_logs_the_owner_in(owner_phone) -> None:
+    phone = owner_phone
+    summary, _ = phone.call(f"wait 0.5; press 3; wait 1; press *; wait 0.5; press {PIN}#;"
+                            " waitsilence 20; press *; wait 3", number=KNOWN)
+    assert phone.first("owner_login")["mailbox"] == "support"
+    assert phone.first("pin_ok")["mailbox"] == "support"
+    assert not phone.of("recording")
+    assert "Please enter your mailbox number, then press pound." not in phone.texts()

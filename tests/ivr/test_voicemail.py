@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from firmware.dsp.audiofile import write_wav
+from firmware.ivr.phrases import phrase
 from firmware.line.base import ms_to_samples
 from firmware.voicemail.recorder import read_wav_samples
 from tests.ivr.conftest import KNOWN, OPEN, Phone, voice
@@ -166,3 +167,15 @@ def test_an_office_phone_picked_up_mid_message_keeps_the_message(make_phone, tmp
     assert saved["ended_by"] == "office_picked_up"
     message, _ = _only_message(phone)
     assert 2300 <= message.duration_ms <= 2700
+
+
+def test_pound_during_the_greeting_skips_to_the_beep(make_phone, tmp_path) -> None:
+    phone = make_phone()
+    phone.call(f"wait 0.5; press 3; wait 0.5; press #; waitbeep; wait 0.3; "
+               f"speak {_wav(tmp_path, 1.5)}; press #; wait 4", number=KNOWN)
+    text = phrase("unavailable_greeting", "en", name="Support")
+    assert text in phone.texts()
+    greeting_ms = len(phone.prompts.render(text, "en")) / 8
+    started = phone.first("recording")["t_ms"] - phone.first("node")["t_ms"]
+    assert started < greeting_ms
+    assert phone.first("message_saved")["ended_by"] == "key"
