@@ -386,7 +386,7 @@ def render_svg(flow: Mapping[str, Any], t: Callable[[str], str], labels: Mapping
         dash = ' stroke-dasharray="5 4"' if e.kind in ("silent", "operator") else ""
         marker = "fg-arrow-key" if key else "fg-arrow"
         parts.append(f'<path d="{_path(pts, back)}" fill="none" stroke="{colour}" stroke-width="{1.8 if key else 1.4}"'
-                     f'{dash} marker-end="url(#{marker})"><title>{escape(e.source)} → {escape(e.target)}</title></path>')
+                     f'{dash} marker-end="url(#{marker})" data-edge="{escape(f"{e.source}|{e.label}|{e.target}")}"><title>{escape(e.source)} → {escape(e.target)}</title></path>')
         if not e.label:
             continue
         label = e.label if e.kind in ("key", "operator") else t(e.label)
