@@ -25,7 +25,8 @@ from typing import Any
 from firmware.ivr.call import Call, CallEnded
 from firmware.ivr.context import CallContext, Services
 from firmware.ivr.session import run_flow
-from firmware.line.base import CallerId, ExtensionOffHook, Hangup, Line, LineStatus, Ring
+from firmware.line.base import (CallerId, ExtensionOffHook, Hangup, Line, LineStatus, Ring,
+                                samples_to_ms)
 from firmware.settings import Settings
 from firmware.settings.callers import classify, entry_for, rings_for
 
@@ -140,7 +141,8 @@ class Engine:
                 return self._unanswered(call_id, "answered_by_office", caller_class, caller)
             elif isinstance(event, Hangup):
                 return self._unanswered(call_id, "missed", caller_class, caller)
-        return await self._answer(settings, call_id, started, caller, caller_class)
+        ring_clock = ring.at if ring is not None else self.line.clock
+        return await self._answer(settings, call_id, started, ring_clock, caller, caller_class)
 
     @staticmethod
     def _classify(settings: Settings, caller: CallerId | None) -> str:
@@ -162,7 +164,7 @@ class Engine:
         return CallSummary(call_id, outcome, outcome, (), caller_class,
                            caller.number if caller else None)
 
-    async def _answer(self, settings: Settings, call_id: int, started: int,
+    async def _answer(self, settings: Settings, call_id: int, started: int, ring_clock: int,
                       caller: CallerId | None, caller_class: str) -> CallSummary:
         line = self.line
         await line.answer()
@@ -175,7 +177,8 @@ class Engine:
 
         call = Call(line, country=settings.business.country,
                     max_call_ms=int(settings.limits.max_call_s * 1000), on_event=call_event)
-        answered_wall = started + 0  # the line clock starts counting from here
+        # the rings took line time too: the answer is that much after the first ring
+        answered_wall = started + int(samples_to_ms(max(0, line.clock - ring_clock)))
         ctx = CallContext(
             settings=settings, services=self.services, call=call, call_id=call_id,
             line_name=self.line_name, caller=caller, started_wall_ms=answered_wall,

@@ -165,6 +165,9 @@ def test_the_call_log_has_everything_analytics_need(make_phone) -> None:
     start = int(OPEN.timestamp() * 1000)
     assert row.started_ms == start
     assert row.answered_ms is not None and row.ended_ms > row.answered_ms >= row.started_ms
+    assert 4000 <= row.answered_ms - row.started_ms <= 9000  # two US rings (2 s on, 4 s off)
+    last_event = phone.store.calls.events(summary.call_id)[-1].t_ms  # the goodbye began
+    assert last_event < row.ended_ms - row.answered_ms < last_event + 2000
     assert row.outcome == "handled_in_menu" and row.end_reason == "goodbye"
     events = phone.store.calls.events(summary.call_id)
     nodes = [e.node for e in events if e.kind == "node"]
