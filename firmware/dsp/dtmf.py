@@ -72,6 +72,7 @@ FULL_DB = -3.0  # a block lies wholly inside the tone: both tones within this of
 CONFIRM_BLOCKS = 3  # the deciding block and the two before it all hit the key (25.5 ms)
 END_ABSENT_BLOCKS = 4  # 25.5 ms of hops: dropouts < 20 ms never reach it, 40 ms gaps do
 CHUNK_SPANS = 2048  # whole-buffer feeds are analysed in chunks of this many spans
+KEY_UP_SCAN_BLOCKS = 16  # a key's end is looked for this many blocks at a time
 DEFER_MAX_SPANS = 128  # quiet audio waits at most this long (0.8 s) to be analysed
 QUIET_MARGIN = 0.5  # quiet screen: energy below this share of the least a hit needs
 
@@ -89,7 +90,7 @@ _FLOOR_POWER = (_MIN_AMP_DROOPED * SPAN) ** 2  # |block term|^2 both tones of a 
 # |block term|^2 <= block energy * BLOCK (Cauchy-Schwarz, |cos/sin table| <= 1), so a
 # block whose samples hold less energy than this cannot hit.
 _QUIET_ENERGY = QUIET_MARGIN * _FLOOR_POWER / BLOCK
-_ABSENT_WINDOW = np.ones(END_ABSENT_BLOCKS, dtype=np.int8)
+_REL_POWER = (10.0 ** (-REL_PEAK_DB / 20.0)) ** 2  # next best tone power, at most (ratio)
 
 
 def _db(value: float) -> float:
@@ -119,52 +120,42 @@ class DigitSpan:
 
 
 def _analyse(terms: npt.NDArray[np.complex128], rows: npt.NDArray[np.float64],
-             amp: npt.NDArray[np.float64], hits: npt.NDArray[np.int8]) -> bool:
-    """Spans 0..m-1 (DFT terms and samples) -> blocks 1..m-2 (block i = spans i, i+1):
-    writes tone amplitudes (n, 8, peak units) into `amp` and the key index each block
-    hits, or -1, into `hits`; returns whether any block hit.
+             power: npt.NDArray[np.float64], hits: npt.NDArray[np.int8]) -> bool:
+    """Spans 0..m-1 (DFT terms and samples) -> blocks 0..m-2 (block i = spans i, i+1):
+    writes each block's tone powers (|term|^2, (m-1, 8)) into `power` and, for blocks
+    1.., the key index each hits, or -1, into `hits` (m-2); returns whether any did.
 
-    Block i-1 (spans i-1, i) serves only as the reference for block i's frequency check:
-    the phase advance from one whole block to the next, one span later, is less biased by
-    the other tone of the pair than the advance from span to span would be.
+    Block i-1 serves only as the reference for block i's frequency check: the phase
+    advance from one whole block to the next, one span later, is less biased by the
+    other tone of the pair than the advance from span to span would be.
     """
     blocks = _BANK.join(terms[:-1], terms[1:])
     sq = blocks.view(np.float64)
     sq = sq * sq
-    power = sq[:, 0::2] + sq[:, 1::2]
-    mag = np.sqrt(power)
-    np.multiply(mag[1:], 1.0 / SPAN, out=amp)
+    np.add(sq[:, 0::2], sq[:, 1::2], out=power)
     hits[:] = -1
-    power = power[1:]
-    # Loud enough at all? (Most blocks of a call are not: this keeps streaming cheap.)
-    floor = _FLOOR_POWER
-    loud = np.minimum(power[:, :4].max(axis=1), power[:, 4:].max(axis=1)) >= floor
-    if len(amp) == 0 or not loud.any():
+    # Each group's strongest tone loud enough and REL_PEAK_DB above the group's next
+    # best. (Most blocks of a call fail here: this keeps streaming cheap.)
+    ranked = np.sort(power[1:].reshape(-1, 2, 4), axis=2)
+    best = ranked[:, :, 3]
+    ok = ((ranked[:, :, 2] <= best * _REL_POWER) & (best >= _FLOOR_POWER)).all(axis=1)
+    if not ok.any():
         return False
-    loud = np.flatnonzero(loud)
-    p = power[loud]
-    row = p[:, :4].argmax(axis=1)
-    col = p[:, 4:].argmax(axis=1) + 4
-    idx = np.arange(len(loud))
-    rel = _db(-REL_PEAK_DB) ** 2
-    ok = ((p[:, :4] <= (p[idx, row] * rel)[:, None]).sum(axis=1) == 3)
-    ok &= ((p[:, 4:] <= (p[idx, col] * rel)[:, None]).sum(axis=1) == 3)
-    ok &= (p[idx, row] >= floor) & (p[idx, col] >= floor)
-    cand = loud[ok]
-    if len(cand) == 0:
-        return False
-    row, col = row[ok], col[ok]
-    r, c = row, col
+    cand = np.flatnonzero(ok)
+    p = power[cand + 1]
+    r = p[:, :4].argmax(axis=1)
+    c = p[:, 4:].argmax(axis=1) + 4
     tone_amp = []
     ok = np.ones(len(cand), dtype=bool)
     for t in (r, c):
         # cos(phase advance) = cos(2 pi offset span / rate); the block's droop from that
         # offset is sqrt((1 + cos) / 2), up to the small droop of one span.
-        norm = mag[cand, t] * mag[cand + 1, t]
+        mag = np.sqrt(power[cand + 1, t])
+        norm = np.sqrt(power[cand, t]) * mag
         step = _BANK.step(blocks[cand, t], blocks[cand + 1, t], t)
         ok &= (step >= _COS_TOL[t] * norm) & (norm > 0.0)
         cos = step / np.where(norm > 0.0, norm, 1.0)
-        tone_amp.append(amp[cand, t] / np.sqrt(np.maximum(0.5 + 0.5 * cos, 0.25)))
+        tone_amp.append(mag * (1.0 / SPAN) / np.sqrt(np.maximum(0.5 + 0.5 * cos, 0.25)))
     ar, ac = tone_amp
     ok &= (ar >= _MIN_AMP) & (ac >= _MIN_AMP)
     ok &= (ac >= ar * _db(TWIST_MIN_DB)) & (ac <= ar * _db(TWIST_MAX_DB))
@@ -207,11 +198,12 @@ class DtmfDetector:
         # yet analysed, then the start of an incomplete span; up to _hi.
         self._x = np.zeros((CHUNK_SPANS + 3) * SPAN)
         self._lo, self._hi = 0, SPAN
-        # The history of blocks analysed (amplitudes, hits) is followed by room for the
-        # blocks of one analysis; _hist of them are valid.
-        self._amp = np.zeros((HISTORY_BLOCKS + CHUNK_SPANS + 2, 8))
-        self._hits = np.full(len(self._amp), -1, dtype=np.int8)
-        self._hist = 0
+        # Blocks analysed: tone powers and hits; _hist rows are valid, the last of them
+        # the reference for the next block (at the start, the block before block 0).
+        # The arrays have room for one analysis; older rows are dropped when full.
+        self._power = np.zeros((HISTORY_BLOCKS + CHUNK_SPANS + 4, 8))
+        self._hits = np.full(len(self._power), -1, dtype=np.int8)
+        self._hist = 1
         self._next_block = 0  # index of the next block to analyse
         self._floor = 0  # a key's onset look-back stops here (after the previous key)
         self._key: tuple[int, int, int, float, float, int] | None = None  # digit, r, c...
@@ -273,34 +265,38 @@ class DtmfDetector:
     def _analyse_buffer(self) -> list[KeyDown | KeyUp]:
         """Analyse every complete span waiting in the buffer; keep the last two."""
         m = (self._hi - self._lo) // SPAN  # spans, the two (or one) analysed before included
-        if m < 2:
+        n = m - 2  # new blocks
+        if n <= 0:
             return []
         rows = self._x[self._lo:self._lo + m * SPAN].reshape(m, SPAN)
-        self._lo += (m - 2) * SPAN
-        h, n = self._hist, m - 2
-        if n == 0:
-            return []
-        amp, hits = self._amp[:h + n], self._hits[:h + n]
-        any_hit = _analyse(_BANK.spans(rows), rows, amp[h:], hits[h:])
-        events: list[KeyDown | KeyUp] = []
-        if any_hit or self._key is not None:
-            base = self._next_block - h  # block index of amp[0]
-            events = self._decide(amp, hits, base, h)
+        self._lo += n * SPAN
+        h = self._hist
+        if h + n > len(self._power):
+            keep = HISTORY_BLOCKS + 1
+            self._power[:keep] = self._power[h - keep:h]
+            self._hits[:keep] = self._hits[h - keep:h]
+            h = keep
+        self._hist = h + n
+        # Row h - 1 is recomputed as this analysis's reference block (the same values).
+        any_hit = _analyse(_BANK.spans(rows), rows, self._power[h - 1:h + n], self._hits[h:h + n])
         self._next_block += n
-        keep = min(h + n, HISTORY_BLOCKS)
-        self._amp[:keep] = amp[h + n - keep:]
-        self._hits[:keep] = hits[h + n - keep:]
-        self._hist = keep
-        return events
+        if not any_hit and self._key is None:
+            return []
+        first = max(1, h - HISTORY_BLOCKS)  # the look-backs reach no further
+        return self._decide(self._power[first:h + n], self._hits[first:h + n],
+                            self._next_block - (h + n - first), h - first)
 
-    def _decide(self, amp: npt.NDArray[np.float64], hits: npt.NDArray[np.int8],
+    def _decide(self, power: npt.NDArray[np.float64], hits: npt.NDArray[np.int8],
                 base: int, i: int) -> list[KeyDown | KeyUp]:
-        """Run the key state machine over blocks i.. of amp/hits (block base + index)."""
+        """Run the key state machine over blocks i.. of power/hits (block base + index).
+
+        Tone amplitudes (peak units) are taken from the powers only where looked at.
+        """
         events: list[KeyDown | KeyUp] = []
         n = len(hits)
         while i < n:
             if self._key is not None:
-                up = self._key_up(amp, base, i)
+                up = self._key_up(power, base, i)
                 if up is None:
                     return events
                 events.append(up[0])
@@ -311,7 +307,7 @@ class DtmfDetector:
             cand = np.flatnonzero(hits[i:] >= 0)
             down = None
             for k in cand + i:
-                down = self._key_down(amp, hits, base, int(k))
+                down = self._key_down(power, hits, base, int(k))
                 if down is not None:
                     break
             if down is None:
@@ -320,53 +316,68 @@ class DtmfDetector:
             i = int(k) + 1
         return events
 
-    def _key_down(self, amp: npt.NDArray[np.float64], hits: npt.NDArray[np.int8],
+    def _key_down(self, power: npt.NDArray[np.float64], hits: npt.NDArray[np.int8],
                   base: int, k: int) -> KeyDown | None:
         """A key goes down at hit block k if the tone has been present MIN_ON_MS."""
         d = int(hits[k])
-        if k < CONFIRM_BLOCKS - 1 or np.any(hits[k - CONFIRM_BLOCKS + 1:k + 1] != d):
+        if k < CONFIRM_BLOCKS - 1 or any(h != d for h in hits[k - CONFIRM_BLOCKS + 1:k].tolist()):
             return None
-        tones = [d // 4, 4 + d % 4]
-        ref = amp[k, tones]
+        r, c = d // 4, 4 + d % 4
         low = max(self._floor - base, k - LOOKBACK_BLOCKS, 0)
-        # Walk back over the blocks before k that still carry both tones.
-        gone = np.flatnonzero((amp[low:k, tones] < _db(PRESENT_DB) * ref).any(axis=1))
-        j = low + int(gone[-1]) + 1 if len(gone) else low
-        seen = amp[j:k + 1][:, tones]
-        peak = seen.max(axis=0)
-        if np.any(seen[-1] < _db(FULL_DB) * peak):
+        # Walk back over the blocks before k that still carry both tones (plain floats:
+        # a handful of blocks, decided one by one).
+        amp_r, amp_c = _amp(power[low:k + 1, r]).tolist(), _amp(power[low:k + 1, c]).tolist()
+        present_r, present_c = _db(PRESENT_DB) * amp_r[-1], _db(PRESENT_DB) * amp_c[-1]
+        j = k
+        while j > low and amp_r[j - 1 - low] >= present_r and amp_c[j - 1 - low] >= present_c:
+            j -= 1
+        seen_r, seen_c = amp_r[j - low:], amp_c[j - low:]
+        peak = (max(seen_r), max(seen_c))
+        if seen_r[-1] < _db(FULL_DB) * peak[0] or seen_c[-1] < _db(FULL_DB) * peak[1]:
             return None
-        cover = min(1.0, float(np.mean(seen[0] / peak)))
+        cover = min(1.0, (seen_r[0] / peak[0] + seen_c[0] / peak[1]) / 2)
         start = (base + j) * SPAN + BLOCK - cover * BLOCK
         at = (base + k) * SPAN + BLOCK
         if at - start < MIN_ON_SAMPLES:
             return None
-        self._key = (d, tones[0], tones[1], float(peak[0]), float(peak[1]), int(round(start)))
+        self._key = (d, r, c, peak[0], peak[1], int(round(start)))
         self._absent = 0
         return KeyDown(DTMF_KEYS[d], int(round(start)), at)
 
-    def _key_up(self, amp: npt.NDArray[np.float64], base: int,
+    def _key_up(self, power: npt.NDArray[np.float64], base: int,
                 i: int) -> tuple[KeyUp, int] | None:
-        """Look for END_ABSENT_BLOCKS blocks in a row without the key, from block i."""
+        """Look for END_ABSENT_BLOCKS blocks in a row without the key, from block i (in
+        windows of KEY_UP_SCAN_BLOCKS: a key lasts a few blocks, an analysis up to 2048)."""
         d, r, c, ref_r, ref_c, start = self._key
         scale = _db(PRESENT_DB)
-        absent = (amp[i:, r] < scale * ref_r) | (amp[i:, c] < scale * ref_c)
-        run = np.concatenate([np.ones(self._absent, dtype=bool), absent])
-        # Windows of END_ABSENT_BLOCKS that are all absent.
-        hit = np.flatnonzero(np.convolve(run.view(np.int8), _ABSENT_WINDOW, "valid")
-                             == END_ABSENT_BLOCKS) if len(run) >= END_ABSENT_BLOCKS else []
-        if len(hit) == 0:
-            present = np.flatnonzero(~run)
-            self._absent = len(run) if len(present) == 0 else len(run) - 1 - int(present[-1])
-            return None
-        u = i + int(hit[0]) + END_ABSENT_BLOCKS - 1 - self._absent  # the deciding block
+        u = -1
+        while u < 0:
+            if i >= len(power):
+                return None
+            stop = min(len(power), i + KEY_UP_SCAN_BLOCKS)
+            amps = zip(_amp(power[i:stop, r]).tolist(), _amp(power[i:stop, c]).tolist())
+            for at, (amp_r, amp_c) in enumerate(amps, i):
+                if amp_r < scale * ref_r or amp_c < scale * ref_c:
+                    self._absent += 1
+                    if self._absent == END_ABSENT_BLOCKS:
+                        u = at  # the deciding block
+                        break
+                else:
+                    self._absent = 0
+            i = stop
         j = u - END_ABSENT_BLOCKS  # last block with the key present
-        cover = min(1.0, 0.5 * (amp[j, r] / ref_r + amp[j, c] / ref_c))
+        amp_r, amp_c = _amp(power[j, [r, c]]).tolist()
+        cover = min(1.0, 0.5 * (amp_r / ref_r + amp_c / ref_c))
         end = max(start + 1, int(round((base + j) * SPAN + cover * BLOCK)))
         self._key = None
         self._absent = 0
         self._floor = base + j + 1
         return KeyUp(DTMF_KEYS[d], start, end), u
+
+
+def _amp(power: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Tone amplitudes (peak units) from block powers."""
+    return np.sqrt(power) * (1.0 / SPAN)
 
 
 def _as_int16(samples: npt.ArrayLike) -> npt.NDArray[np.int16]:
