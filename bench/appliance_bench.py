@@ -7,8 +7,10 @@ as `make run` does):
   1. `ivrbox run --line sim --web 127.0.0.1:PORT -v` (engine + page in one process):
      seconds from exec to the log line "ready", RSS once ready, CPU over --idle-s.
   2. `ivrbox engine --line sim -v` (what ivrbox-engine.service runs): the same figures
-     for the engine alone; the page's share is the difference of the two RSS figures.
-  3. `ivrbox call --realtime --script ...`: a simulated call through the engine in its own
+     for the engine alone.
+  3. `ivrbox web --listen 127.0.0.1:PORT` (what ivrbox-web.service runs): ready = the
+     port accepts a connection; RSS and idle CPU the same way.
+  4. `ivrbox call --realtime --script ...`: a simulated call through the engine in its own
      process, paced to the wall clock; peak RSS and CPU while the call runs.
 CPU is user+system time of the process (and children) over wall time, in % of one core.
 """
@@ -74,15 +76,31 @@ def until_ready(popen: subprocess.Popen[str]) -> float:
     return time.monotonic() - start
 
 
-def service(args: list[str], idle_s: float) -> dict[str, float]:
+def until_port(popen: subprocess.Popen[str], port: int) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline and popen.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    popen.kill()
+    raise SystemExit(f"nothing listens on port {port}")
+
+
+def service(args: list[str], idle_s: float, port: int | None = None) -> dict[str, float]:
     data = Path(tempfile.mkdtemp(prefix="ivrbox-bench-"))
     (data / "config").mkdir()
     shutil.copy(REPO / "config" / "default.yaml", data / "config" / "current.yaml")
     started = time.monotonic()
-    popen = subprocess.Popen([str(IVRBOX), *args, "--line", "sim", "--data", str(data), "-v"],
+    extra = [] if port is not None else ["--line", "sim", "-v"]
+    popen = subprocess.Popen([str(IVRBOX), *args, "--data", str(data), *extra],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        until_ready(popen)
+        if port is None:
+            until_ready(popen)
+        else:
+            until_port(popen, port)
         ready_s = time.monotonic() - started
         proc = psutil.Process(popen.pid)
         time.sleep(1.0)  # let start-up work settle before measuring idle
@@ -133,12 +151,15 @@ def main() -> None:
     port = free_port()
     both = service(["run", "--web", f"127.0.0.1:{port}"], args.idle_s)
     engine = service(["engine"], args.idle_s)
+    web_port = free_port()
+    web = service(["web", "--listen", f"127.0.0.1:{web_port}"], args.idle_s, port=web_port)
     during = call(args.call_s)
     print(f"ivrbox run (engine + page): ready after {both['ready_s']:.2f} s, "
           f"RSS {both['rss_mb']:.1f} MB idle, idle CPU {both['idle_cpu_pct']:.2f} %")
     print(f"ivrbox engine (alone):      ready after {engine['ready_s']:.2f} s, "
           f"RSS {engine['rss_mb']:.1f} MB idle, idle CPU {engine['idle_cpu_pct']:.2f} %")
-    print(f"page's share of RSS (run - engine): {both['rss_mb'] - engine['rss_mb']:.1f} MB")
+    print(f"ivrbox web (alone):         ready after {web['ready_s']:.2f} s, "
+          f"RSS {web['rss_mb']:.1f} MB idle, idle CPU {web['idle_cpu_pct']:.2f} %")
     print(f"simulated call ({during['call_wall_s']:.1f} s, realtime, own process): "
           f"peak RSS {during['peak_rss_mb']:.1f} MB, CPU {during['cpu_pct']:.1f} % "
           "(includes start-up and prompt rendering)")

@@ -69,12 +69,21 @@ def _preconditions() -> None:
 
 
 def _base_tarball(debs: list[str]) -> Path:
-    """The finished debootstrap, cached by suite and package list."""
+    """The finished debootstrap, cached by suite and package list; one builder at a time
+    (a second test run waits for the first one's tarball instead of clobbering it)."""
+    import fcntl
+
     key = hashlib.sha256(" ".join(sorted(debs)).encode()).hexdigest()[:12]
     tarball = CACHE / f"debootstrap-{SUITE}-amd64-{key}.tar.gz"
-    if tarball.exists():
-        return tarball
     CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f"build-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not tarball.exists():
+            _debootstrap(debs, key, tarball)
+    return tarball
+
+
+def _debootstrap(debs: list[str], key: str, tarball: Path) -> None:
     build = CACHE / f"build-{key}"
     shutil.rmtree(build, ignore_errors=True)
     proc = subprocess.run(
@@ -101,7 +110,6 @@ def _base_tarball(debs: list[str]) -> Path:
         tar.add(build, arcname=".", filter=keep)
     partial.rename(tarball)
     shutil.rmtree(build, ignore_errors=True)
-    return tarball
 
 
 @contextlib.contextmanager
@@ -129,6 +137,8 @@ def _chroot(root: Path, *command: str, timeout: float = 1800) -> subprocess.Comp
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
            "HOME": "/root", "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive",
            "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    if (root / "etc" / "ssl" / "host-ca-bundle.crt").exists():
+        env["PIP_CERT"] = "/etc/ssl/host-ca-bundle.crt"
     return subprocess.run(["chroot", str(root), *command], capture_output=True, text=True,
                           env=env, timeout=timeout)
 
@@ -153,6 +163,10 @@ def test_install_script_in_a_clean_debian_chroot(tmp_path: Path) -> None:
         else:
             shutil.copy2(item, src / name)
     shutil.copy2("/etc/resolv.conf", root / "etc" / "resolv.conf")
+    # pip inside the chroot trusts what the host's pip trusts (a proxy's CA, if any).
+    host_ca = Path(os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt"))
+    if host_ca.is_file():
+        shutil.copy2(host_ca, root / "etc" / "ssl" / "host-ca-bundle.crt")
     policy = root / "usr" / "sbin" / "policy-rc.d"  # no daemons start inside the chroot
     policy.write_text("#!/bin/sh\nexit 101\n")
     policy.chmod(0o755)
