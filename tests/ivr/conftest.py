@@ -180,8 +180,10 @@ def write_config(path: Path, overrides: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="session")
-def session_prompts(request: pytest.FixtureRequest) -> SpyPrompts:
-    cache = Path(request.config.cache.mkdir("ivrbox-tts"))
+def session_prompts(request: pytest.FixtureRequest,
+                    tmp_path_factory: pytest.TempPathFactory) -> SpyPrompts:
+    store = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider
+    cache = Path(store.mkdir("ivrbox-tts")) if store else tmp_path_factory.mktemp("tts")
     return SpyPrompts(TextToSpeech(cache), find_audio_dir())
 
 
