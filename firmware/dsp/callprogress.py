@@ -35,7 +35,6 @@ import numpy.typing as npt
 
 from firmware.dsp import tones
 from firmware.dsp.cadence import CadenceTracker, Pattern, ToneEvent
-from firmware.dsp.level import dbm0_to_rms
 from firmware.dsp.toneframes import FrameBatch, FrameClassifier, RunTracker, ToneClass
 
 __all__ = ["CallProgressDetector", "ToneEvent", "detect_tones", "patterns_for", "TYPES"]
@@ -143,13 +142,12 @@ class CallProgressDetector:
         self.rate = rate
         classes = [ToneClass("+".join(f"{f:g}" for f in freqs), freqs) for freqs in groups]
         classes += [ToneClass(f"sit{i + 1}", (hz,), half) for i, (hz, half) in enumerate(SIT_BANDS)]
-        self._frames = FrameClassifier(classes, rate)
+        self._frames = FrameClassifier(classes, rate, quiet_dbm0=QUIET_DBM0)
         hop = self._frames.hop
         self._runs = [RunTracker(MIN_ON_MS, hop, rate) for _ in classes]
         self._cadence = [CadenceTracker(p, rate) for p in groups.values()]
         self._sit_base = len(self._cadence)
         self._sit = _SitTracker(rate)
-        self._quiet_power = dbm0_to_rms(QUIET_DBM0) ** 2
         self._silence_samples = int(silence_ms * rate / 1000.0)
         self.reset()
 
@@ -197,9 +195,11 @@ class CallProgressDetector:
 
     def _process(self, batch: FrameBatch) -> list[ToneEvent]:
         events: list[ToneEvent] = []
+        if len(batch.centre) == 0:
+            return events
         labels = batch.label.tolist()
         powers = batch.class_power.tolist()
-        quiet = (batch.total_power < self._quiet_power).tolist()
+        quiet = batch.quiet.tolist()
         for k, centre in enumerate(batch.centre.tolist()):
             lab = labels[k]
             if lab >= 0:

@@ -2,8 +2,10 @@
 
 API:
     ToneClass(name, freqs_hz)              a set of frequencies that sound together
-    FrameClassifier(classes, rate=8000)    streaming: feed(int16) -> FrameBatch; flush()
-    FrameBatch                             per frame: centre sample, class label, levels
+    FrameClassifier(classes, rate=8000, quiet_dbm0=None)
+                                           streaming: feed(int16) -> FrameBatch; flush()
+    FrameBatch                             per frame: centre sample, class label, levels,
+                                           whether quieter than quiet_dbm0
     RunTracker(min_on_ms, rate)            one class's labelled frames -> on-intervals
 
 Each frame is a 64 ms Hann window every 10 ms. 64 ms is what it takes to tell apart
@@ -46,6 +48,7 @@ MIN_LEVEL_DBM0 = -42.0  # of the class's components together
 GAP_MS = 40.0  # shorter dips inside a tone are bridged (shortest off time: 200 ms)
 EDGE_FRACTION = 0.5  # edge = where the energy crosses this fraction of the run's peak
 EDGE_FRAMES = 12  # frames kept at each end of a run to place its edges (> window)
+QUIET_MARGIN = 0.5  # batches skip the transform below this share of the quiet level
 BATCH_FRAMES = 4  # frames computed together: numpy's per-call cost dominates one frame;
 # results then come up to 30 ms after the audio (decisions take 0.3 s or more anyway)
 
@@ -73,7 +76,9 @@ class FrameBatch:
     centre: npt.NDArray[np.int64]  # sample index of each frame's centre
     label: npt.NDArray[np.int64]
     class_power: npt.NDArray[np.float64]  # mean-square (int16 units^2) of the label's class
-    total_power: npt.NDArray[np.float64]  # mean-square in 100-3800 Hz
+    total_power: npt.NDArray[np.float64]  # mean-square in 100-3800 Hz (an upper bound
+    # where a whole batch was provably quiet and skipped the transform)
+    quiet: npt.NDArray[np.bool_]  # total power below the classifier's quiet level
 
 
 class FrameClassifier:
@@ -81,9 +86,15 @@ class FrameClassifier:
 
     Frame k is centred on sample k * hop: the stream is pre-padded with half a window
     of zeros so the first frame sees the first sample.
+
+    With `quiet_dbm0`, a batch whose samples hold too little energy for any frame to
+    reach that level or a class's MIN_LEVEL_DBM0 skips the FFT: by Parseval, a frame's
+    in-band power is at most its samples' energy over the window's energy (Hann <= 1).
+    Its frames are labelled -1 and quiet, as the transform would have found.
     """
 
-    def __init__(self, classes: Sequence[ToneClass], rate: int = 8000):
+    def __init__(self, classes: Sequence[ToneClass], rate: int = 8000,
+                 quiet_dbm0: float | None = None):
         if rate < 8000:
             raise UsageError(f"tone detection needs a sample rate of 8000 Hz or more, not {rate}")
         self.classes = list(classes)
@@ -121,6 +132,15 @@ class FrameClassifier:
         ).reshape(len(band_list), len(used)).T.copy()
         self._min_power = dbm0_to_rms(MIN_LEVEL_DBM0) ** 2
         self._balance = 10.0 ** (-BALANCE_DB / 10.0)
+        self._quiet_power = -np.inf if quiet_dbm0 is None else dbm0_to_rms(quiet_dbm0) ** 2
+        self._win_energy = float(np.sum(win * win))
+        # Batch energy below this: every frame's in-band power is under both levels (a
+        # class's bands may overlap, so its power is at most `width` times the total).
+        self._skip_energy = 0.0 if quiet_dbm0 is None else QUIET_MARGIN * self._win_energy \
+            * min(self._quiet_power, self._min_power / width)
+        empty_i = np.zeros(0, dtype=np.int64)
+        self._empty = FrameBatch(empty_i, empty_i, np.zeros(0), np.zeros(0),
+                                 np.zeros(0, dtype=bool))
         self.reset()
 
     def reset(self) -> None:
@@ -147,8 +167,15 @@ class FrameClassifier:
         count = count if limit is None else min(count, limit)
         first = self._next_frame
         if count == 0:
-            empty_i = np.zeros(0, dtype=np.int64)
-            return FrameBatch(empty_i, empty_i.copy(), np.zeros(0), np.zeros(0))
+            return self._empty
+        centre = (first + np.arange(count, dtype=np.int64)) * self.hop
+        span = self._buf[:(count - 1) * self.hop + self.window]
+        energy = float(np.dot(span, span))
+        if energy < self._skip_energy:
+            self._buf = self._buf[count * self.hop:]
+            self._next_frame += count
+            return FrameBatch(centre, np.full(count, -1, dtype=np.int64), np.zeros(count),
+                              np.full(count, energy / self._win_energy), np.ones(count, bool))
         stride = self._buf.strides[0]
         view = np.lib.stride_tricks.as_strided(
             self._buf, (count, self.window), (stride * self.hop, stride), writeable=False)
@@ -159,8 +186,7 @@ class FrameClassifier:
         total = power.sum(axis=1)
         bands = power @ self._band_matrix
         label, class_power = self._label(bands, total)
-        centre = (first + np.arange(count, dtype=np.int64)) * self.hop
-        return FrameBatch(centre, label, class_power, total)
+        return FrameBatch(centre, label, class_power, total, total < self._quiet_power)
 
     def _label(self, bands: npt.NDArray[np.float64],
                total: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
