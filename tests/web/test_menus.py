@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from firmware.ivr.nodes import OVERRIDE_KEY
 from firmware.settings import load
 from firmware.web.configs import text_data
-from firmware.web.flowgraph import BOX_H, BOX_W, flow_edges, layout, render_svg
+from firmware.web.flowgraph import BOX_H, BOX_W, flow_edges, layout
+from firmware.web.flowsvg import render_svg
 from tests.web.conftest import post
 from tests.web.menus_helpers import call
 

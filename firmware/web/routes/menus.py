@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from firmware.errors import ConfigError, ConfigProblem
 from firmware.settings import problems as config_problems
 from firmware.settings.yamlio import write as write_yaml
-from firmware.web import flowedit, flowgraph
+from firmware.web import flowedit, flowsvg
 from firmware.web.configs import FILENAME, text_data, to_text
 from firmware.web.context import N_, Refused, WebContext
 from firmware.web.forms import form_lists, form_values
@@ -102,7 +102,7 @@ def diagram(data: dict[str, Any], problems: list[ConfigProblem], t: Any, lang: s
     labels = {**type_labels(t), **details(data, lang, t)}
     bad = {flowedit.node_of(p.path) for p in problems} - {None}
     flow = data.get("flow") if isinstance(data.get("flow"), dict) else {}
-    return flowgraph.render_svg(flow, t, labels, selected=selected, bad=bad)  # type: ignore[arg-type]
+    return flowsvg.render_svg(flow, t, labels, selected=selected, bad=bad)  # type: ignore[arg-type]
 
 
 def destinations(data: dict[str, Any], t: Any) -> list[tuple[str, str]]:
