@@ -7,9 +7,11 @@ from firmware.web.routes import account, callbacks, calls, dashboard, greetings,
 ROUTERS = [account.router, dashboard.router, voicemail.router, calls.router, callbacks.router,
            greetings.router, settings_page.router]
 
-from firmware.web.routes import testcall  # noqa: E402 - test call, settings sections, analytics
+from firmware.web.routes import (  # noqa: E402 - test call, settings sections, analytics
+    settings_backup, settings_line, settings_people, settings_system, testcall)
 
-ROUTERS += [testcall.router]
+ROUTERS += [testcall.router, settings_line.router, settings_people.router, settings_backup.router,
+            settings_system.router]
 
 from firmware.web.routes import history, menus  # noqa: E402 - menus, hours & holidays, history
 

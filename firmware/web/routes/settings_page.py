@@ -1,7 +1,10 @@
-"""Settings: the owner's password (other sessions end when it changes) and system facts.
+"""Settings overview: a summary of each section (line, e-mail, people, mailboxes, backup,
+system), and the owner's password (other sessions end when it changes).
 
 Page: GET /settings ; POST /settings/password (old, new, new2).
-API: POST /api/password {"old", "new"}.
+API: POST /api/password {"old", "new"} ; GET /api/system ; GET /api/settings (a summary;
+never a secret: no SMTP password, no PIN hash).
+The sections live in `settings_line`, `settings_people`, `settings_backup`, `settings_system`.
 """
 
 from __future__ import annotations
@@ -24,12 +27,20 @@ def _web(request: Request) -> WebContext:
     return request.app.state.web
 
 
+def summary(web: WebContext) -> dict[str, Any]:
+    settings = web.settings()
+    return {"line": {"backend": settings.line.backend, "device": settings.line.device, "rings": settings.line.rings},
+            "smtp": {"host": settings.smtp.host, "sender": settings.smtp.sender} if settings.smtp else None,
+            "people": {k: p.name or k for k, p in settings.people.items()},
+            "mailboxes": {k: b.name for k, b in settings.mailboxes.items()}}
+
+
 def _page(request: Request, web: WebContext, errors: dict[str, str], status: int = 200) -> Response:
     s = web.services
     uptime_ms = max(0, s.clock_ms() - s.started_ms)
     return web.render(request, "settings.html", status=status, errors=errors, uptime=fmt.duration(uptime_ms),
                       data_dir=str(s.store.data.root), free=fmt.size(s.store.data.free_bytes()),
-                      title=web.request_state(request).t("Settings"))
+                      s=summary(web), title=web.request_state(request).t("Settings"))
 
 
 def change_password(web: WebContext, request: Request, old: str, new: str, new2: str) -> dict[str, str]:
@@ -83,3 +94,8 @@ def system_info(web: WebContext) -> dict[str, Any]:
 @router.get("/api/system", tags=["settings"], summary="Version, uptime, free space")
 async def api_system(request: Request) -> dict[str, Any]:
     return system_info(_web(request))
+
+
+@router.get("/api/settings", tags=["settings"], summary="A summary of the settings (no secrets)")
+async def api_summary(request: Request) -> dict[str, Any]:
+    return summary(_web(request))

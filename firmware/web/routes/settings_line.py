@@ -1,0 +1,265 @@
+"""Settings: the phone line (backend, device, rings, transfer) and the mail server.
+
+Pages: GET /settings/line ; POST /settings/line (backend, device, rings, transfer) ;
+GET /settings/email ; POST /settings/email (host, port, security, username, password,
+forget_password, sender) ; POST /settings/email/off ; POST /settings/email/test (to).
+API: PUT /api/settings/line ; PUT /api/settings/smtp ; DELETE /api/settings/smtp ;
+POST /api/settings/smtp/test {"to"}.
+Each save publishes a new config version (history, rollback); a value the config check
+refuses is shown beside its field and nothing is published. The SMTP password is never
+sent back to the page: an empty password field keeps the saved one.
+"""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+
+from firmware.errors import IvrboxError
+from firmware.notify.email import send_test_email
+from firmware.notify.notifier import smtp_config
+from firmware.web.context import WebContext
+from firmware.web.forms import form_values
+from firmware.web.settings_forms import publish_change, whole_number
+
+router = APIRouter()
+
+BACKENDS = ("sim", "modem", "fxo")
+TRANSFERS = ("transfer", "conference")
+SECURITIES = ("starttls", "tls", "none")
+SERIAL_GLOBS = ("/dev/serial/by-id/*", "/dev/ttyACM*", "/dev/ttyUSB*")
+ASOUND_CARDS = Path("/proc/asound/cards")
+LINE_FIELDS = {"line.backend": "backend", "line.device": "device", "line.rings": "rings", "line.transfer": "transfer",
+               "line": "device"}
+SMTP_FIELDS = {"smtp.host": "host", "smtp.port": "port", "smtp.security": "security",
+               "smtp.username": "username", "smtp.password": "password", "smtp.sender": "sender", "smtp": "host"}
+
+
+def _web(request: Request) -> WebContext:
+    return request.app.state.web
+
+
+def detected_devices() -> dict[str, list[str]]:
+    """Serial ports (modems) and sound cards (FXO boards) this machine has now."""
+    serial = sorted({p for pattern in SERIAL_GLOBS for p in glob.glob(pattern)})
+    cards = []
+    try:
+        for text in ASOUND_CARDS.read_text(encoding="utf-8").splitlines():
+            head = text.strip().split(" ", 1)[0]
+            if head.isdigit():
+                cards.append(f"hw:{head}")
+    except OSError:
+        pass
+    return {"modem": serial, "fxo": cards}
+
+
+# -- the line -----------------------------------------------------------------------
+def save_line(web: WebContext, t: Any, values: dict[str, str]) -> tuple[int | None, dict[str, list[str]]]:
+    errors: dict[str, list[str]] = {}
+    if values["backend"] not in BACKENDS:
+        errors["backend"] = [t("Choose one of the listed kinds of line.")]
+    if values["transfer"] not in TRANSFERS:
+        errors["transfer"] = [t("Choose how your line transfers calls.")]
+    try:
+        rings = whole_number(values["rings"], 1, 15)
+    except ValueError:
+        errors["rings"] = [t("Write a whole number from 1 to 15.")]
+    if errors:
+        return None, errors
+
+    def change(data: dict[str, Any]) -> None:
+        line = data.setdefault("line", {})
+        line.update(backend=values["backend"], rings=rings, transfer=values["transfer"])
+        line["device"] = values["device"].strip() or None
+
+    return publish_change(web, change, "line settings", LINE_FIELDS)
+
+
+def _line_page(request: Request, web: WebContext, values: dict[str, str], errors: dict[str, list[str]],
+               status: int = 200) -> Response:
+    t = web.request_state(request).t
+    return web.render(request, "settings_line.html", status=status, v=values, errors=errors,
+                      backends=BACKENDS, transfers=TRANSFERS, devices=detected_devices(), title=t("Phone line"))
+
+
+def _line_values(web: WebContext) -> dict[str, str]:
+    line = web.settings().line
+    return {"backend": line.backend, "device": line.device or "", "rings": str(line.rings), "transfer": line.transfer}
+
+
+@router.get("/settings/line", include_in_schema=False)
+async def line_page(request: Request) -> Response:
+    web = _web(request)
+    return _line_page(request, web, _line_values(web), {})
+
+
+@router.post("/settings/line", include_in_schema=False)
+async def line_form(request: Request) -> Response:
+    web = _web(request)
+    v = await form_values(request, ("backend", "device", "rings", "transfer"))
+    version, errors = save_line(web, web.request_state(request).t, v)
+    if version is None:
+        return _line_page(request, web, v, errors, 422)
+    return RedirectResponse("/settings/line?notice=saved", status_code=303)
+
+
+class LineIn(BaseModel):
+    backend: Literal["sim", "modem", "fxo"]
+    device: str = ""
+    rings: int = 2
+    transfer: Literal["transfer", "conference"] = "transfer"
+
+
+def _api_result(version: int | None, errors: dict[str, list[str]]) -> Response:
+    if version is None:
+        return JSONResponse({"error": "invalid", "fields": errors}, status_code=422)
+    return JSONResponse({"version": version})
+
+
+@router.put("/api/settings/line", tags=["settings"], summary="Line backend, device, rings (publishes a version)")
+async def api_line(request: Request, body: LineIn) -> Response:
+    web = _web(request)
+    values = {"backend": body.backend, "device": body.device, "rings": str(body.rings), "transfer": body.transfer}
+    return _api_result(*save_line(web, web.request_state(request).t, values))
+
+
+# -- the mail server ------------------------------------------------------------------
+SMTP_NAMES = ("host", "port", "security", "username", "password", "forget_password", "sender")
+
+
+def save_smtp(web: WebContext, t: Any, values: dict[str, str]) -> tuple[int | None, dict[str, list[str]]]:
+    errors: dict[str, list[str]] = {}
+    if values["security"] not in SECURITIES:
+        errors["security"] = [t("Choose how the connection is secured.")]
+    try:
+        port = whole_number(values["port"] or "587", 1, 65535)
+    except ValueError:
+        errors["port"] = [t("Write a port number from 1 to 65535 (usually 587, or 465 for TLS).")]
+    if errors:
+        return None, errors
+
+    def change(data: dict[str, Any]) -> None:
+        old = data.get("smtp") or {}
+        smtp: dict[str, Any] = {"host": values["host"].strip(), "port": port, "security": values["security"],
+                                "sender": values["sender"].strip()}
+        if values["username"].strip():
+            smtp["username"] = values["username"].strip()
+        password = values["password"] or (None if values["forget_password"] else old.get("password"))
+        if password:
+            smtp["password"] = password
+        if old.get("timeout_s"):
+            smtp["timeout_s"] = old["timeout_s"]
+        data["smtp"] = smtp
+
+    return publish_change(web, change, "e-mail server", SMTP_FIELDS)
+
+
+def _smtp_values(web: WebContext) -> dict[str, str]:
+    smtp = web.settings().smtp
+    if smtp is None:
+        return {"host": "", "port": "587", "security": "starttls", "username": "", "sender": ""}
+    return {"host": smtp.host, "port": str(smtp.port), "security": smtp.security,
+            "username": smtp.username or "", "sender": smtp.sender}
+
+
+def _email_page(request: Request, web: WebContext, values: dict[str, str], errors: dict[str, list[str]],
+                status: int = 200, test: dict[str, str] | None = None) -> Response:
+    t = web.request_state(request).t
+    smtp = web.settings().smtp
+    values = {k: v for k, v in values.items() if k != "password"}  # never rendered back
+    return web.render(request, "settings_email.html", status=status, v=values, errors=errors,
+                      securities=SECURITIES, configured=smtp is not None,
+                      has_password=bool(smtp and smtp.password), test=test or {}, title=t("E-mail"))
+
+
+@router.get("/settings/email", include_in_schema=False)
+async def email_page(request: Request) -> Response:
+    web = _web(request)
+    return _email_page(request, web, _smtp_values(web), {})
+
+
+@router.post("/settings/email", include_in_schema=False)
+async def email_form(request: Request) -> Response:
+    web = _web(request)
+    v = await form_values(request, SMTP_NAMES)
+    version, errors = save_smtp(web, web.request_state(request).t, v)
+    if version is None:
+        return _email_page(request, web, v, errors, 422)
+    return RedirectResponse("/settings/email?notice=saved", status_code=303)
+
+
+def turn_off_email(web: WebContext) -> tuple[int | None, dict[str, list[str]]]:
+    return publish_change(web, lambda data: data.pop("smtp", None), "e-mail turned off",
+                          {"mailboxes": "off"})
+
+
+@router.post("/settings/email/off", include_in_schema=False)
+async def email_off(request: Request) -> Response:
+    web = _web(request)
+    version, errors = turn_off_email(web)
+    if version is None:
+        return _email_page(request, web, _smtp_values(web), errors, 422)
+    return RedirectResponse("/settings/email?notice=saved", status_code=303)
+
+
+async def send_test(web: WebContext, t: Any, to: str) -> str | None:
+    """None when sent; else why not, in words the owner can act on."""
+    config = smtp_config(web.settings())
+    if config is None:
+        return t("Save the mail server settings first.")
+    if "@" not in to.strip():
+        return t("Write the address to send the test to.")
+    try:
+        await send_test_email(config, to.strip())
+    except IvrboxError as exc:
+        return t("The mail server did not take the test e-mail: {reason}").format(reason=str(exc))
+    return None
+
+
+@router.post("/settings/email/test", include_in_schema=False)
+async def email_test(request: Request) -> Response:
+    web = _web(request)
+    v = await form_values(request, ("to",))
+    problem = await send_test(web, web.request_state(request).t, v["to"])
+    if problem:
+        return _email_page(request, web, _smtp_values(web), {}, 422, test={"to": v["to"], "error": problem})
+    return RedirectResponse("/settings/email?notice=email_sent", status_code=303)
+
+
+class SmtpIn(BaseModel):
+    host: str
+    port: int = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    password: str = ""  # empty keeps the saved password
+    sender: str
+
+
+@router.put("/api/settings/smtp", tags=["settings"], summary="Mail server (publishes a version)")
+async def api_smtp(request: Request, body: SmtpIn) -> Response:
+    web = _web(request)
+    values = {**body.model_dump(), "port": str(body.port), "forget_password": ""}
+    return _api_result(*save_smtp(web, web.request_state(request).t, values))
+
+
+@router.delete("/api/settings/smtp", tags=["settings"], summary="Stop sending e-mail (publishes a version)")
+async def api_smtp_off(request: Request) -> Response:
+    return _api_result(*turn_off_email(_web(request)))
+
+
+class TestMailIn(BaseModel):
+    to: str
+
+
+@router.post("/api/settings/smtp/test", tags=["settings"], summary="Send a test e-mail now")
+async def api_smtp_test(request: Request, body: TestMailIn) -> Response:
+    web = _web(request)
+    problem = await send_test(web, web.request_state(request).t, body.to)
+    if problem:
+        return JSONResponse({"error": problem}, status_code=422)
+    return JSONResponse({"sent": True})
