@@ -220,6 +220,7 @@ ivrbox auto-attendant: open http://ivrbox.local/ or http://\4/ in a browser on t
 CONF
 if [ -n "$HOSTNAME_WANTED" ]; then
   echo "$HOSTNAME_WANTED" > /etc/hostname
+  [ -f /etc/hosts ] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost\n' > /etc/hosts
   sed -i "s/^127\.0\.1\.1.*/127.0.1.1\t$HOSTNAME_WANTED/" /etc/hosts
   grep -q "^127\.0\.1\.1" /etc/hosts || echo -e "127.0.1.1\t$HOSTNAME_WANTED" >> /etc/hosts
 fi

@@ -175,8 +175,12 @@ def test_install_script_in_a_clean_debian_chroot(tmp_path: Path) -> None:
                           "--hostname", "ivrbox")
         print(install.stdout[-4000:], install.stderr[-4000:], sep="\n")
         assert install.returncode == 0, f"install.sh failed:\n{install.stderr[-3000:]}"
-        assert (root / "opt/ivrbox/current/venv/bin/ivrbox").exists()
-        assert (root / "etc/systemd/system/multi-user.target.wants/ivrbox-engine.service").exists()
+        # Links inside the chroot are absolute: read them, do not follow them from here.
+        current = os.readlink(root / "opt/ivrbox/current")
+        assert (root / current.lstrip("/") / "venv/bin/ivrbox").exists()
+        wants = root / "etc/systemd/system/multi-user.target.wants/ivrbox-engine.service"
+        assert os.readlink(wants) == "/etc/systemd/system/ivrbox-engine.service"
+        assert (root / "etc/systemd/system/ivrbox-engine.service").exists()
         assert (root / "etc/hostname").read_text().strip() == "ivrbox"
         assert (root / "var/lib/ivrbox/config/current.yaml").exists()
 
