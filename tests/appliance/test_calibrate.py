@@ -87,3 +87,36 @@ def test_cli_on_the_simulated_line(tmp_path: Path, capsys) -> None:
     store.close()
     assert main(["calibrate", "--line", "sim", "--data", str(tmp_path),
                  "--script", "waitsilence 1; press 123; hangup"]) == 1
+
+
+def test_calibration_call_through_the_modem_emulator() -> None:
+    """The same call over ModemLine and the pty emulator: keys as recorded audio, the
+    hang-up as the modem's own loop-drop report."""
+    from tests.line.rig_modem import make_rig
+
+    async def go():
+        rig = make_rig("us")
+        await rig.start()
+        await rig.line.open()
+
+        async def far_end() -> None:
+            await rig.ring(1)
+            await rig.until(lambda: rig.emulator.off_hook)
+            await rig.wait(1500)  # the prompt plays
+            await rig.press(MOBILE_KEYS, on_ms=120, off_ms=120, dbm0=-15)
+            await rig.wait(300)
+            await rig.hang_up("loop_drop")
+
+        far = asyncio.create_task(far_end())
+        try:
+            return await asyncio.wait_for(
+                calibration_call(rig.line, PROMPT[:4000], "us", hangup_timeout_ms=8000), 60)
+        finally:
+            far.cancel()
+            await rig.line.close()
+            await rig.aclose()
+
+    report = asyncio.run(go())
+    assert report.missing == ""
+    assert all(k.within_spec for k in report.keys)
+    assert report.hangup is not None and report.hangup.kind == "loop_drop"

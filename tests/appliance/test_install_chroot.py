@@ -198,3 +198,14 @@ def test_install_script_in_a_clean_debian_chroot(tmp_path: Path) -> None:
         assert call.returncode == 0, call.stdout + call.stderr
         assert "digit=1" in call.stdout and "call_end" in call.stdout
     print(f"chroot install test took {time.monotonic() - started:.0f} s", file=sys.stderr)
+
+
+def test_a_skipped_chroot_test_says_so_loudly(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Not slow: the skip path itself. Without root there is a skip, a warning and a
+    banner on stderr, all naming the reason."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.warns(UserWarning, match="NOT proved"), \
+            pytest.raises(pytest.skip.Exception, match="need root"):
+        _preconditions()
+    assert "SLOW TEST NOT RUN" in capsys.readouterr().err
