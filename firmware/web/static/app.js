@@ -83,12 +83,13 @@
   // Menus: the diagram follows the step's form. The form is applied to a copy of the
   // draft on the server (nothing saved) and the new SVG and field problems come back.
   const centre = box => {
-    const a = box.dataset.selected && box.querySelector(`a[data-node="${CSS.escape(box.dataset.selected)}"]`);
+    const id = box.dataset.selected || box.dataset.focus;  // the step edited, else the entry
+    const a = id && box.querySelector(`a[data-node="${CSS.escape(id)}"]`);
     if (!a) return;
     const r = a.getBoundingClientRect(), b = box.getBoundingClientRect();
     box.scrollLeft += (r.left + r.width / 2) - (b.left + b.width / 2);
   };
-  document.querySelectorAll("[data-diagram][data-selected]").forEach(centre);
+  document.querySelectorAll("[data-diagram][data-selected], [data-diagram][data-focus]").forEach(centre);
   document.querySelectorAll("form[data-live-diagram]").forEach(form => {
     const box = document.querySelector("[data-diagram]");
     let timer = null, seq = 0;
