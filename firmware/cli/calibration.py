@@ -24,7 +24,6 @@ answer; only waiting for the call to ring is wall-clock time.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict, dataclass, field
 from typing import Any
 

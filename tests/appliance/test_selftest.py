@@ -10,7 +10,6 @@ import socket
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from firmware.cli import main
