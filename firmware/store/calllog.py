@@ -9,7 +9,8 @@ API index:
       .get(call_id) -> Call | None        .events(call_id) -> list[CallEvent]
       .recent(limit=50, before_ms=None, number=None) -> list[Call], newest first
       .node_funnel(since_ms, until_ms) -> {node: calls that entered it}
-      .hour_of_week(since_ms, until_ms, tz) -> 7x24 counts (Monday first) in tz
+      .hour_of_week(since_ms, until_ms, tz, skip_line=None) -> 7x24 counts (Monday first)
+                                 in tz, leaving out the calls of line `skip_line`
       .open_calls() -> calls never finished (a crash mid-call); .close_open(reason)
     Call, CallEvent        frozen rows
     EVENT_KINDS            the event kinds the engine writes (others are allowed)
@@ -166,7 +167,8 @@ class CallLog:
         )
         return {r["node"]: r["n"] for r in rows}
 
-    def hour_of_week(self, since_ms: int, until_ms: int, tz: str) -> list[list[int]]:
+    def hour_of_week(self, since_ms: int, until_ms: int, tz: str,
+                     skip_line: str | None = None) -> list[list[int]]:
         """Calls per (weekday, hour) in the business's time zone; [0] is Monday."""
         try:
             zone = ZoneInfo(tz)
@@ -174,8 +176,8 @@ class CallLog:
             raise UsageError(f"unknown time zone {tz!r}") from exc
         grid = [[0] * 24 for _ in range(7)]
         rows = self.db.query(
-            "SELECT started_ms FROM calls WHERE started_ms >= ? AND started_ms < ?",
-            (since_ms, until_ms),
+            "SELECT started_ms FROM calls WHERE started_ms >= ? AND started_ms < ? AND line IS NOT ?",
+            (since_ms, until_ms, skip_line),
         )
         for (started,) in rows:
             local = datetime.fromtimestamp(started / 1000, tz=timezone.utc).astimezone(zone)

@@ -8,10 +8,10 @@ ROUTERS = [account.router, dashboard.router, voicemail.router, calls.router, cal
            greetings.router, settings_page.router]
 
 from firmware.web.routes import (  # noqa: E402 - test call, settings sections, analytics
-    settings_backup, settings_line, settings_people, settings_system, testcall)
+    analytics, settings_backup, settings_line, settings_people, settings_system, testcall)
 
 ROUTERS += [testcall.router, settings_line.router, settings_people.router, settings_backup.router,
-            settings_system.router]
+            settings_system.router, analytics.router]
 
 from firmware.web.routes import history, menus  # noqa: E402 - menus, hours & holidays, history
 
