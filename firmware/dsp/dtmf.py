@@ -35,13 +35,14 @@ before it hit too; the onset is measured from the partial amplitude of the tone'
 block, so duration is judged to a few samples, not to a block. The key comes up after
 END_ABSENT_BLOCKS blocks without both tones within PRESENT_DB of the key's level. Python
 loops run only where a decision is being made; the analysis of all complete blocks of a
-feed() is a handful of numpy operations, exact (integer) up to the DFT terms, so feeding
-one sample at a time gives the same events as feeding the whole buffer.
+feed() is a handful of numpy operations (numpy's per-call cost, not arithmetic, is what a
+20 ms frame costs), exact (integer) up to the DFT terms, so feeding one sample at a time
+gives the same events as feeding the whole buffer. Audio too quiet to hold a key is not
+analysed until louder audio (or DEFER_MAX_SPANS of it) arrives: the same results, later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
