@@ -83,24 +83,30 @@ class ConfigSource:
         self._stamp: int | None = None
         self._settings: Settings | None = None
         self.last_error: str | None = None
-        self.current()
+        self._refresh()
         if self._settings is None:  # the first load must succeed: nothing to fall back on
             raise UsageError(f"{self.path} is not a valid config:\n{self.last_error}")
 
-    def current(self) -> Settings:
+    def _refresh(self) -> None:
         try:
-            stamp = self.path.stat().st_mtime_ns
+            stamp: int | None = self.path.stat().st_mtime_ns
         except FileNotFoundError:
             stamp = None
-        if stamp != self._stamp:
-            self._stamp = stamp
-            try:
-                self._settings = load(self.path)
-                self.last_error = None
-            except (ConfigError, OSError) as exc:
-                self.last_error = str(exc)
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
+        try:
+            self._settings = load(self.path)
+            self.last_error = None
+        except (ConfigError, OSError, UnicodeDecodeError) as exc:
+            self.last_error = str(exc)
+            if self._settings is not None:
                 log.error("config %s refused, keeping the last good one:\n%s", self.path, exc)
-        assert self._settings is not None
+
+    def current(self) -> Settings:
+        self._refresh()
+        if self._settings is None:
+            raise UsageError(f"{self.path} is not a valid config:\n{self.last_error}")
         return self._settings
 
 

@@ -27,7 +27,10 @@ QUIET_KINDS = {"prompt_frame"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("call", help="place a simulated call into the flow and print a transcript")
+    p = sub.add_parser("call", help="place a simulated call into the flow and print a transcript",
+                       description="Ring the flow on a simulated line: the script's keys are "
+                                   "sent as DTMF audio, and every event is printed with its "
+                                   "time in the call.")
     p.add_argument("--config", type=Path, help="config file (default: the shipped default)")
     p.add_argument("--data", type=Path, help="data dir (default: a throw-away one)")
     p.add_argument("--script", help='caller script, e.g. "wait 1; press 2; hangup"')
@@ -35,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--caller-name", dest="caller_name", help="caller's name")
     p.add_argument("--at", help='wall time of the call, "YYYY-MM-DD HH:MM" in the business zone')
     p.add_argument("--party", action="append", default=[],
-                   help="NUMBER=answers[:SCRIPT] | busy | no_answer: who a forward reaches")
+                   help="who a forward reaches: NUMBER=answers[:SCRIPT], NUMBER=busy or "
+                        "NUMBER=no_answer (NUMBER as in the config; dashes and spaces ignored)")
     p.add_argument("--json", action="store_true", help="one JSON event per line")
     p.add_argument("--realtime", action="store_true",
                    help="pace to the wall clock; without --script: speaker and keyboard")
@@ -48,6 +52,7 @@ def _parties(specs: list[str]) -> dict[str, Any]:
     parties: dict[str, Any] = {}
     for spec in specs:
         number, _, what = spec.partition("=")
+        number = "".join(ch for ch in number if ch not in "- ()")
         kind, _, script = what.partition(":")
         if not number or kind not in ("answers", "busy", "no_answer"):
             raise UsageError(f"--party {spec!r}: use NUMBER=answers[:SCRIPT], NUMBER=busy or NUMBER=no_answer")

@@ -62,6 +62,10 @@ def run_dtmf(args: argparse.Namespace) -> int:
     from firmware.dsp.audiofile import write_wav
     from firmware.dsp.tones import dtmf
 
+    if not args.digits.strip(", "):
+        from firmware.errors import UsageError
+
+        raise UsageError("give at least one key to generate, e.g. 123#")
     _check(args.on_ms, "--on-ms", 1.0, 60000.0)
     _check(args.off_ms, "--off-ms", 0.0, 60000.0)
     _check(args.level, "--level", -90.0, 3.0)

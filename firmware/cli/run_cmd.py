@@ -20,6 +20,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger("ivrbox")
+
 DEFAULT_DATA = Path("./data")
 DEFAULT_WEB = "127.0.0.1:8080"
 PURGE_EVERY_S = 3600
@@ -57,15 +59,6 @@ def migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _listen(text: str) -> tuple[str, int]:
-    from firmware.errors import UsageError
-
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit():
-        raise UsageError(f"--web {text!r}: write HOST:PORT, e.g. 127.0.0.1:8080")
-    return host, int(port)
-
-
 async def _periodic(box: Any) -> None:
     while True:
         await asyncio.sleep(PURGE_EVERY_S)
@@ -89,6 +82,11 @@ async def _serve(args: argparse.Namespace) -> None:
                                     data_config_path, open_line, release_line)
     from firmware.cli.systemd import notify
 
+    listen = None
+    if args.with_web:  # refuse a port in use before touching the line
+        from firmware.cli.web_cmd import parse_listen
+
+        listen = parse_listen(args.web, "--web")
     data: Path = args.data
     config = ConfigSource(args.config or data_config_path(data),
                           fallback=None if args.config else DEFAULT_CONFIG)
@@ -100,26 +98,26 @@ async def _serve(args: argparse.Namespace) -> None:
     status = StatusBoard(box.store.data.root)
     line = open_line(kind, device, settings, **({"realtime": True} if kind == "sim" else {}))
     engine = box.engine(line, line_name="line1", on_event=status.event_sink("line1"))
-    tasks = [asyncio.create_task(box.outbox.run(), name="outbox"),
-             asyncio.create_task(_periodic(box), name="purge"),
-             asyncio.create_task(_watchdog(), name="watchdog")]
-    if args.with_web:
-        from firmware.appliance import web_services
-        from firmware.web.app import create_app, serve
-
-        host, port = _listen(args.web)
-        app = create_app(web_services(box, status, line_name="line1"))
-        tasks.append(asyncio.create_task(serve(app, host, port), name="web"))
-    await line.open()
-    status.set("line1", engine.state)
-    logging.getLogger("ivrbox").info("ready: line %s%s%s", kind, f" on {device}" if device else "",
-                                     f", page on http://{args.web}" if args.with_web else "")
-    notify("READY=1")
+    tasks: list[asyncio.Task[Any]] = []
     try:
+        tasks += [asyncio.create_task(box.outbox.run(), name="outbox"),
+                  asyncio.create_task(_periodic(box), name="purge"),
+                  asyncio.create_task(_watchdog(), name="watchdog")]
+        if listen is not None:
+            from firmware.appliance import web_services
+            from firmware.web.app import create_app, serve
+
+            app = create_app(web_services(box, status, line_name="line1"))
+            tasks.append(asyncio.create_task(serve(app, *listen), name="web"))
+        await line.open()
+        status.set("line1", engine.state)
+        log.info("ready: line %s%s%s", kind, f" on {device}" if device else "",
+                 f", page on http://{args.web}" if listen else "")
+        notify("READY=1")
         tasks.append(asyncio.create_task(engine.run(), name="engine"))
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            task.result()  # a task that ended by itself has failed: say why
+            task.result()  # raises if it failed; the web server also ends on Ctrl-C
     finally:
         notify("STOPPING=1")
         for task in tasks:
@@ -130,6 +128,7 @@ async def _serve(args: argparse.Namespace) -> None:
         await release_line(line)
         status.set("line1", "stopped")
         box.close()
+        log.info("stopped: line on-hook")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,7 +21,9 @@ FLUSH_MS = 500  # silence fed after the file so its last character is decided
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("tty", help="print the text a TTY/TDD sent in audio files")
+    p = subparsers.add_parser("tty", help="print the text a TTY/TDD sent in audio files",
+                              description="Decode the Baudot text a TTY/TDD (text telephone) "
+                                          "sent in each audio file.")
     p.add_argument("files", nargs="+", metavar="FILE", help="audio file (WAV, FLAC, MP3, ...)")
     p.add_argument("--baud", type=float, default=45.45, help="45.45 (US, default) or 50")
     p.add_argument("--json", action="store_true", help="one JSON object per character")
@@ -32,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
     from firmware.dsp.audiofile import read_audio
     from firmware.dsp.baudot import BaudotDecoder
 
+    if not 40.0 <= args.baud <= 60.0:  # also refuses nan
+        from firmware.errors import UsageError
+
+        raise UsageError(f"--baud must be between 40 and 60 (45.45 or 50), not {args.baud:g}")
     for path in args.files:
         decoder = BaudotDecoder(baud=args.baud)
         chars = decoder.feed(read_audio(path))

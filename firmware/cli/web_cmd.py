@@ -28,11 +28,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_listen(text: str) -> tuple[str, int]:
+def parse_listen(text: str, option: str = "--listen") -> tuple[str, int]:
+    """HOST:PORT, checked by binding it now: a port in use is one clear line, not a
+    traceback from the web server after the engine has started."""
+    import socket
+
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(f"--listen {text!r}: write HOST:PORT, e.g. 0.0.0.0:8080")
-    return host.strip("[]") or "0.0.0.0", int(port)
+        raise UsageError(f"{option} {text!r}: write HOST:PORT, e.g. 0.0.0.0:8080")
+    host = host.strip("[]") or "0.0.0.0"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            raise UsageError(f"{option} {text}: cannot listen there ({exc.strerror or exc}); "
+                             "is ivrbox already running?") from None
+    return host, int(port)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -135,6 +135,9 @@ async def serve(app: FastAPI, host: str, port: int) -> None:
     """Run the page with uvicorn on the current event loop (beside the engine)."""
     import uvicorn
 
+    # lifespan off: the app has no start-up hooks, and a stop would log a cancelled
+    # lifespan task as a traceback.
     config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False,
-                            proxy_headers=False, server_header=False, ws="auto")
+                            proxy_headers=False, server_header=False, ws="auto",
+                            lifespan="off")
     await uvicorn.Server(config).serve()
