@@ -21,11 +21,11 @@ run: deps-run $(VENV)/.run-installed
 	$(BIN)/ivrbox run --line sim --data $(DATA) --web $(WEB)
 
 test: deps-test $(VENV)/.test-installed
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Slow tests (the SD-image install script in a debootstrap chroot, long soaks).
 test-slow: deps-test $(VENV)/.test-installed
-	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m slow --timeout=3600 $(PYTEST_ARGS)
 
 bench: deps-bench $(VENV)/.test-installed
 	@for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -52,7 +52,6 @@ log = logging.getLogger("ivrbox")
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_DIR / "config" / "default.yaml"
-DEFAULT_BOARD = "ivrbox-fxo-ref"  # FXO pin map (hw/pinmaps/) when none is named
 
 
 def find_audio_dir() -> Path:
