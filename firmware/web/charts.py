@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
-VIEW_W = 340  # user units: about the width of a phone's card, so text stays readable
-FONT = 11  # user units
+VIEW_W = 320  # user units: about the width of a phone's card, so text stays readable
+FONT = 12  # user units: about 11 CSS px on a 360 px phone
 BRAND = (15, 118, 110)  # --brand, #0f766e
 EMPTY = (238, 242, 245)
 LEFT_COLOUR = "#b91c1c"  # --bad: callers who hung up in a node
@@ -77,7 +77,10 @@ def bars(key: str, points: Sequence[tuple[str, int]], title: str, desc: str,
                    f'height="{max(h, 0):.1f}" rx="1.5" fill="rgb{BRAND}">'
                    f'<title>{escape(value_text(label, value))}</title></rect>')
         if (n - 1 - i) % label_every == 0:
-            out.append(f'<text x="{x + slot / 2:.1f}" y="{height - 6}" text-anchor="middle" fill="{MUTED}">'
+            centre = x + slot / 2
+            anchor = "end" if centre > VIEW_W - 16 else "middle"
+            at = VIEW_W - 1 if anchor == "end" else centre
+            out.append(f'<text x="{at:.1f}" y="{height - 6}" text-anchor="{anchor}" fill="{MUTED}">'
                        f'{escape(short(label))}</text>')
     out.append("</svg>")
     return Markup("".join(out))
@@ -89,20 +92,21 @@ def heatmap(key: str, grid: Sequence[Sequence[int]], rows: Sequence[str], title:
     left, top, gap = 30, 16, 1.5
     cols = len(grid[0]) if grid else 24
     cell = (VIEW_W - left - 2) / cols
-    height = top + cell * len(grid) + 4
+    row_h = max(cell, FONT + 4.0)  # day names need the height even where hours are narrow
+    height = top + row_h * len(grid) + 4
     peak = max((v for row in grid for v in row), default=0)
     out = [_open(key, height, title, desc)]
     for hour in range(0, cols, hour_every):
         out.append(f'<text x="{left + hour * cell + cell / 2:.1f}" y="{top - 5}" text-anchor="middle" '
                    f'fill="{MUTED}">{hour}</text>')
     for r, (name, row) in enumerate(zip(rows, grid)):
-        y = top + r * cell
-        out.append(f'<text x="{left - 5}" y="{y + cell / 2 + 4:.1f}" text-anchor="end" fill="{INK}">'
+        y = top + r * row_h
+        out.append(f'<text x="{left - 5}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end" fill="{INK}">'
                    f'{escape(name)}</text>')
         for hour, value in enumerate(row):
             colour = _shade(value / peak) if peak and value else f"rgb{EMPTY}"
             out.append(f'<rect x="{left + hour * cell + gap / 2:.1f}" y="{y + gap / 2:.1f}" '
-                       f'width="{cell - gap:.1f}" height="{cell - gap:.1f}" rx="2" fill="{colour}">'
+                       f'width="{cell - gap:.1f}" height="{row_h - gap:.1f}" rx="2" fill="{colour}">'
                        f'<title>{escape(value_text(r, hour, value))}</title></rect>')
     out.append("</svg>")
     return Markup("".join(out))
@@ -112,7 +116,7 @@ def funnel(key: str, rows: Sequence[tuple[str, int, int]], title: str, desc: str
            entered_text: Callable[[int], str], left_text: Callable[[int], str]) -> Markup:
     """`rows`: (node label, calls that entered it, callers who hung up there). Each node is
     a bar as long as its share of the busiest node; the red part is who left there."""
-    row_h, bar_h, top = 38, 12, 4
+    row_h, bar_h, top = 52, 12, 2
     height = top + row_h * max(1, len(rows))
     peak = max((entered for _, entered, _ in rows), default=0) or 1
     out = [_open(key, height, title, desc)]
@@ -123,13 +127,12 @@ def funnel(key: str, rows: Sequence[tuple[str, int, int]], title: str, desc: str
         note = entered_text(entered) + (" · " + left_text(left_here) if left_here else "")
         out.append(f'<g><title>{escape(label)}: {escape(note)}</title>'
                    f'<text x="1" y="{y + 12}" fill="{INK}" font-weight="600">{escape(label)}</text>'
-                   f'<text x="{VIEW_W - 1}" y="{y + 12}" text-anchor="end" fill="{MUTED}">{escape(note)}</text>'
                    f'<rect x="1" y="{y + 17}" width="{VIEW_W - 2}" height="{bar_h}" rx="3" fill="rgb{EMPTY}"/>'
                    f'<rect x="1" y="{y + 17}" width="{max(w, 1):.1f}" height="{bar_h}" rx="3" fill="rgb{BRAND}"/>')
         if left_here:
             out.append(f'<rect x="{1 + w - lw:.1f}" y="{y + 17}" width="{max(lw, 1.5):.1f}" height="{bar_h}" '
                        f'rx="3" fill="{LEFT_COLOUR}"/>')
-        out.append("</g>")
+        out.append(f'<text x="1" y="{y + 17 + bar_h + 13}" fill="{MUTED}">{escape(note)}</text></g>')
     out.append("</svg>")
     return Markup("".join(out))
 

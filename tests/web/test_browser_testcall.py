@@ -20,7 +20,7 @@ import pytest
 
 from firmware.web import SelfTestResult, create_app
 from firmware.web.routes.testcall import calls_of
-from tests.web.conftest import PASSWORD, make_services
+from tests.web.conftest import PASSWORD, Clock, make_services
 from tests.web.test_analytics import seed
 from tests.web.test_testcall import short_flow
 
@@ -48,7 +48,7 @@ def server(tmp_path_factory):
     log = data.parent / "ivrbox.log"
     log.write_text("2026-05-29 04:20:01 ivrbox.engine INFO line1 ready\n"
                    "2026-05-29 04:21:13 ivrbox.engine INFO line1 call_end {'outcome': 'voicemail'}\n")
-    services = make_services(data, log_path=log, selftest=lambda: [
+    services = make_services(data, Clock(), log_path=log, selftest=lambda: [
         SelfTestResult("config", True, "config/current.yaml is valid"),
         SelfTestResult("mail server", False, "no smtp section (fix: set up the mail server under Settings → E-mail)")])
     app = create_app(services)

@@ -81,8 +81,11 @@ def numbers(web: WebContext, days: int) -> dict[str, Any]:
 def _charts(n: dict[str, Any], t: Any, node_names: dict[str, str]) -> dict[str, Any]:
     days = [t(d) for d in DAY_KEYS]
 
+    def calls(count: int) -> str:
+        return t("1 call") if count == 1 else t("{n} calls").format(n=count)
+
     def day_text(label: str, value: int) -> str:
-        return t("{date}: {n} calls").format(date=label, n=value)
+        return f"{label}: {calls(value)}"
 
     def short(label: str) -> str:
         d = dt.date.fromisoformat(label)
@@ -99,13 +102,13 @@ def _charts(n: dict[str, Any], t: Any, node_names: dict[str, str]) -> dict[str, 
             day_text, label_every=7 if n["days"] > 7 else 1, short=short),
         "week": charts.heatmap(
             "week", n["hour_of_week"], days, t("Calls by hour of the week"),
-            t("Darker squares are busier hours. Busiest: {day} {hour}:00 ({n} calls).").format(
-                day=days[busiest[1]], hour=busiest[2], n=busiest[0]),
-            lambda r, h, v: t("{day} {hour}:00-{hour}:59: {n} calls").format(day=days[r], hour=h, n=v)),
+            t("Darker squares are busier hours. Busiest: {day} {hour}:00 ({calls}).").format(
+                day=days[busiest[1]], hour=busiest[2], calls=calls(busiest[0])),
+            lambda r, h, v: f"{days[r]} {h}:00-{h}:59: {calls(v)}"),
         "funnel": charts.funnel(
             "funnel", funnel_rows, t("Where callers leave the menus"),
             t("For each step of the call flow: how many calls reached it, and how many callers hung up there."),
-            lambda e: t("{n} calls").format(n=e), lambda left: t("{n} hung up here").format(n=left)),
+            calls, lambda left: t("{n} hung up here").format(n=left)),
         "share": charts.share(
             "share", [(t("Reached a person"), share["person"], SHARE_COLOURS[0]),
                       (t("Left a message"), share["mailbox"], SHARE_COLOURS[1]),
