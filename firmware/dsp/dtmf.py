@@ -137,10 +137,11 @@ def _analyse(terms: npt.NDArray[np.complex128], rows: npt.NDArray[np.float64],
     hits[:] = -1
     # Each group's strongest tone loud enough and REL_PEAK_DB above the group's next
     # best. (Most blocks of a call fail here: this keeps streaming cheap.)
-    ranked = np.sort(power[1:].reshape(-1, 2, 4), axis=2)
-    best = ranked[:, :, 3]
-    ok = ((ranked[:, :, 2] <= best * _REL_POWER) & (best >= _FLOOR_POWER)).all(axis=1)
-    if not ok.any():
+    ranked = np.sort(power[1:].reshape(-1, 4), axis=1)  # rows: each block's row group,
+    best = ranked[:, 3]                                  # then its column group
+    passed = (ranked[:, 2] <= best * _REL_POWER) & (best >= _FLOOR_POWER)
+    ok = passed[0::2] & passed[1::2]
+    if not np.count_nonzero(ok):
         return False
     cand = np.flatnonzero(ok)
     p = power[cand + 1]
