@@ -94,6 +94,23 @@ def test_test_call_keypad_settings_and_analytics_in_a_browser(server, shots) -> 
         page.click("button.primary")
         page.wait_for_url(base + "/")
 
+        # -- the page's resampler: 8 kHz in 20 ms chunks -> 48 kHz, no clicks at the joins --
+        page.goto(base + "/testcall")
+        worst = page.evaluate("""() => {
+            const {Resampler, IN_RATE, HALF_TAPS} = window.ivrboxTestCall;
+            const out_rate = 48000, hz = 1000, rs = new Resampler(IN_RATE, out_rate);
+            const x = Float32Array.from({length: 8000}, (_, i) => 0.5 * Math.sin(2 * Math.PI * hz * i / IN_RATE));
+            const parts = [];
+            for (let i = 0; i < x.length; i += 160) parts.push(...rs.push(x.subarray(i, i + 160)));
+            let worst = 0;
+            for (let n = 600; n < parts.length - 600; n++) {  // away from the start-up edge
+                const t = HALF_TAPS + n * IN_RATE / out_rate;
+                worst = Math.max(worst, Math.abs(parts[n] - 0.5 * Math.sin(2 * Math.PI * hz * t / IN_RATE)));
+            }
+            return [worst, parts.length];
+        }""")
+        assert worst[1] > 47_000 and worst[0] < 1e-3, worst  # within 0.1 % of full scale of the ideal sine
+
         # -- a test call: the keypad's key reaches the engine, the transcript shows it ------
         page.goto(base + "/testcall")
         box = page.locator("[data-testcall]")

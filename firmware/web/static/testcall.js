@@ -184,4 +184,5 @@
     press(ev.key);
   });
   window.addEventListener("pagehide", () => { if (ws) ws.close(); });
+  window.ivrboxTestCall = { Resampler: Resampler, IN_RATE: IN_RATE, HALF_TAPS: HALF_TAPS };  // for the browser test
 })();
