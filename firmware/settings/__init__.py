@@ -13,7 +13,8 @@ Contents (the public API; import from here):
 - caller ID: `match_number`, `classify`, `vip_target`, `rings_for`, `entry_for`.
 
 Layout: `base` (shared types), `hours`, `sections`, `flow` (node types), `model`
-(`Settings`), `integrations` (webhooks), `graph` (cross-field checks), `yamlio` (YAML with line numbers), `load`, `callers`.
+(`Settings`), `integrations` (webhooks), `graph` (cross-field checks), `salvage` (what of a
+broken section can still be checked), `yamlio` (YAML with line numbers), `load`, `callers`.
 The format for installers is described in config/README.md.
 """
 

@@ -2,9 +2,12 @@
 sections. Pydantic checks each value's type; these check that the values fit together.
 
 Contents: `check(sections) -> list[Finding]`, where `sections` maps a section name to
-its validated model (a section that failed validation is simply absent, and the checks
-that need it are skipped, so a typo elsewhere never hides a graph problem); `Finding`
-is (path as a tuple of keys, message).
+its validated model; `Finding` is (path as a tuple of keys, message). A section that
+failed validation is either absent (the checks that need it are skipped) or salvaged
+(`firmware.settings.salvage`): then `sections[BROKEN]` holds the paths that could not be
+read (None in the model) and `sections[PARTIAL]` every node id written. A check never
+reports what a broken path's own error already says (a missing PIN hash that is only
+mistyped, a target that is not a valid id), and never misses a reference that is fine.
 
 What is checked:
 - every target names a node (with a did-you-mean), and the entry and operator exist;
@@ -45,7 +48,10 @@ Path = tuple[str | int, ...]
 Finding = tuple[Path, str]
 
 NODES: Path = ("flow", "nodes")
-PARTIAL = "partial_flow"  # sections key: every node id, when `flow` holds only the valid nodes
+PARTIAL = "partial_flow"  # sections key: every node id, when `flow` was salvaged
+BROKEN = "broken_paths"  # sections key: paths of salvaged sections that could not be read
+EDGE_FIELDS = frozenset({"options", "extensions", "final", "next", "fallback", "fail", "open", "closed",
+                         "holiday", "operator", "operator_key"})
 
 
 def _path(*parts: str | int) -> Path:
@@ -56,21 +62,34 @@ def _path(*parts: str | int) -> Path:
 
 
 def check(sections: Mapping[str, Any]) -> list[Finding]:
-    """Every cross-field problem of a config whose sections validated on their own."""
+    """Every cross-field problem of a config (see the module docstring for `sections`)."""
     found: list[Finding] = []
     flow: Flow | None = sections.get("flow")
+    broken: frozenset[Path] = sections.get(BROKEN, frozenset())
     if flow is not None:
         all_ids = sections.get(PARTIAL, frozenset(flow.nodes))
         found += _targets(flow, all_ids)
-        found += _menu_keys(flow)
-        if flow.entry in flow.nodes and PARTIAL not in sections:  # else it is only noise
+        found += _menu_keys(flow, broken)
+        if flow.entry in flow.nodes and not _edges_unknown(flow, all_ids, broken):
             found += _reachable(flow, sections.get("caller_rules"))
         found += _silent_loops(flow)
-        found += _references(flow, sections, all_ids)
-    found += _prompts(sections)
+        found += _references(flow, sections, all_ids, broken)
+    found += _prompts(sections, broken)
     found += _mail(sections)
-    found += _webhooks(sections)
+    found += _webhooks(sections, broken)
     return found
+
+
+def _under(broken: frozenset[Path], *prefix: str | int) -> bool:
+    """True if a broken path lies at or under `prefix`."""
+    return any(path[:len(prefix)] == prefix for path in broken)
+
+
+def _edges_unknown(flow: Flow, ids: frozenset[str], broken: frozenset[Path]) -> bool:
+    """True if some edge of the flow could not be read (then "never reached" would be a guess)."""
+    if set(ids) - set(flow.nodes) or _under(broken, "flow", "operator") or _under(broken, "caller_rules"):
+        return True
+    return any(len(p) > 3 and p[:2] == NODES and p[3] in EDGE_FIELDS for p in broken)
 
 
 SHOW_KNOWN = 8  # list the known names when there are at most this many
@@ -88,7 +107,7 @@ def _missing(kind: str, name: str, known: Iterable[str]) -> str:
 
 def _targets(flow: Flow, ids: frozenset[str]) -> list[Finding]:
     found: list[Finding] = []
-    if flow.entry not in ids:
+    if flow.entry is not None and flow.entry not in ids:
         found.append((("flow", "entry"), _missing("node", flow.entry, ids) + " (entry target missing)"))
     if flow.operator is not None and flow.operator not in ids:
         found.append((("flow", "operator"), _missing("node", flow.operator, ids) + " (target missing)"))
@@ -110,7 +129,8 @@ def _edges(flow: Flow, node: BaseNode) -> list[str]:
 def _reachable(flow: Flow, rules: Any) -> list[Finding]:
     roots = [flow.entry]
     if rules is not None:
-        roots += [v.target for v in rules.vip] + ([rules.screen_node] if rules.screen_node else [])
+        roots += [v.target for v in rules.vip if v is not None]
+        roots += [rules.screen_node] if rules.screen_node else []
     seen: set[str] = set()
     stack = [r for r in roots if r in flow.nodes]
     while stack:
@@ -157,11 +177,12 @@ def _silent_loops(flow: Flow) -> list[Finding]:
     return found
 
 
-def _menu_keys(flow: Flow) -> list[Finding]:
+def _menu_keys(flow: Flow, broken: frozenset[Path]) -> list[Finding]:
     found: list[Finding] = []
     for nid, node in flow.all_nodes().items():
+        operator_unknown = _under(broken, "flow", "operator") or _under(broken, *NODES, nid, "operator")
         if isinstance(node, LookupNode):
-            found += _lookup_keys(flow, nid, node)
+            found += _lookup_keys(flow, nid, node, operator_unknown)
         if not isinstance(node, MenuNode):
             continue
         special = {"repeat_key": node.repeat_key, "operator_key": node.operator_key,
@@ -179,7 +200,7 @@ def _menu_keys(flow: Flow) -> list[Finding]:
                     f"choice '{option}' starts with '{option[0]}', which is this menu's "
                     f"{used[option[0]]}: set {used[option[0]]}: null to use it as a choice"
                 )))
-        if node.operator_key and node.operator is None and flow.operator is None:
+        if node.operator_key and node.operator is None and flow.operator is None and not operator_unknown:
             found.append((_path(*NODES, nid, "operator_key"), (
                 f"operator key '{node.operator_key}' has no target: set flow.operator or this "
                 "menu's operator, or operator_key: null"
@@ -187,7 +208,7 @@ def _menu_keys(flow: Flow) -> list[Finding]:
     return found
 
 
-def _lookup_keys(flow: Flow, nid: str, node: LookupNode) -> list[Finding]:
+def _lookup_keys(flow: Flow, nid: str, node: LookupNode, operator_unknown: bool) -> list[Finding]:
     found: list[Finding] = []
     used: dict[str, str] = {}
     for field, key in node.menu_keys().items():
@@ -196,7 +217,7 @@ def _lookup_keys(flow: Flow, nid: str, node: LookupNode) -> list[Finding]:
         if key in used:
             found.append((_path(*NODES, nid, field), f"'{key}' is also {used[key]}"))
         used[key] = field
-    if node.operator_key and node.operator is None and flow.operator is None:
+    if node.operator_key and node.operator is None and flow.operator is None and not operator_unknown:
         found.append((_path(*NODES, nid, "operator_key"), (
             f"operator key '{node.operator_key}' has no target: set flow.operator or this "
             "node's operator, or operator_key: null"
@@ -204,44 +225,61 @@ def _lookup_keys(flow: Flow, nid: str, node: LookupNode) -> list[Finding]:
     return found
 
 
-def _webhooks(sections: Mapping[str, Any]) -> list[Finding]:
-    hooks, business = sections.get("webhooks"), sections.get("business")
-    if not hooks or business is None:
+def _languages(business: Any, broken: frozenset[Path]) -> tuple[str, ...] | None:
+    """The configured languages, or None if they could not be read."""
+    if business is None or _under(broken, "business", "languages"):
+        return None
+    return tuple(business.languages)
+
+
+def _webhooks(sections: Mapping[str, Any], broken: frozenset[Path]) -> list[Finding]:
+    hooks, languages = sections.get("webhooks"), _languages(sections.get("business"), broken)
+    if not hooks or languages is None:
         return []
     return [
         (("webhooks", name, "language"), f"language '{hook.language}' is not in business.languages")
         for name, hook in hooks.items()
-        if hook.language is not None and hook.language not in business.languages
+        if hook.language is not None and hook.language not in languages
     ]
 
 
-def _references(flow: Flow, sections: Mapping[str, Any], ids: frozenset[str]) -> list[Finding]:
+def _known(section: str, name: str, have: Mapping[str, Any], broken: frozenset[Path]) -> bool:
+    """True if `name` is in a section's map, or was written there but could not be read."""
+    return name in have or (section, name) in broken
+
+
+def _references(flow: Flow, sections: Mapping[str, Any], ids: frozenset[str],
+                broken: frozenset[Path]) -> list[Finding]:
     found: list[Finding] = []
     people, boxes = sections.get("people"), sections.get("mailboxes")
     business, rules = sections.get("business"), sections.get("caller_rules")
+    languages = _languages(business, broken)
+    box_fields = {VoicemailNode: "mailbox", CallbackNode: "notify", MailboxLoginNode: "mailbox"}
     for nid, node in flow.all_nodes().items():
         here = _path(*NODES, nid)
-        if isinstance(node, ForwardNode) and people is not None and node.person not in people:
+        if isinstance(node, ForwardNode) and people is not None and node.person is not None \
+                and not _known("people", node.person, people, broken):
             found.append((here + ("person",), _missing("person", node.person, people)
                           + ": forwarding dials only the numbers in `people`"))
-        box_fields = {VoicemailNode: "mailbox", CallbackNode: "notify", MailboxLoginNode: "mailbox"}
         field = box_fields.get(type(node))
         box = getattr(node, field) if field else None
-        if box is not None and boxes is not None and box not in boxes:
+        if box is not None and boxes is not None and not _known("mailboxes", box, boxes, broken):
             found.append((here + (field,), _missing("mailbox", box, boxes)))
         if isinstance(node, MailboxLoginNode) and box is not None and boxes is not None \
-                and box in boxes and boxes[box].pin_hash is None:
+                and box in boxes and boxes[box].pin_hash is None \
+                and not _under(broken, "mailboxes", box, "pin_hash"):
             found.append((here + ("mailbox",), f"mailbox '{box}' has no pin_hash, so nobody can log in"))
-        if isinstance(node, MailboxLoginNode) and box is None and boxes is not None:
+        if isinstance(node, MailboxLoginNode) and box is None and boxes is not None \
+                and not _under(broken, *here, "mailbox") and not _under(broken, "mailboxes"):
             if not any(b.number for b in boxes.values()):
                 found.append((here + ("mailbox",), "no mailbox has a 'number' to type: set one, or name the mailbox here"))
-        if isinstance(node, LanguageNode) and business is not None:
+        if isinstance(node, LanguageNode) and languages is not None:
             for key, lang in node.options.items():
-                if lang not in business.languages:
+                if lang not in languages:
                     found.append((here + ("options", key), f"language '{lang}' is not in business.languages"))
     if rules is not None:
         for i, route in enumerate(rules.vip):
-            if route.target not in ids:
+            if route is not None and route.target is not None and route.target not in ids:
                 found.append((("caller_rules", "vip", i, "target"), _missing("node", route.target, ids)))
         if rules.screen_node is not None:
             node = flow.nodes.get(rules.screen_node)
@@ -259,26 +297,28 @@ def _references(flow: Flow, sections: Mapping[str, Any], ids: frozenset[str]) ->
     return found
 
 
-def _prompts(sections: Mapping[str, Any]) -> list[Finding]:
+def _prompts(sections: Mapping[str, Any], broken: frozenset[Path]) -> list[Finding]:
     prompts, business = sections.get("prompts"), sections.get("business")
     if prompts is None:
         return []
+    languages = _languages(business, broken)
     refs: list[tuple[Path, str]] = []
     flow: Flow | None = sections.get("flow")
     if flow is not None:
         for nid, node in flow.all_nodes().items():
             refs += [(_path(*NODES, nid, f), p) for f, p in node.prompt_refs().items()]
     for name, box in (sections.get("mailboxes") or {}).items():
+        greetings = box.greetings
         for kind in ("unavailable", "busy", "temporary"):
-            greeting = getattr(box.greetings, kind)
+            greeting = getattr(greetings, kind, None) if greetings is not None else None
             if greeting is not None and greeting.prompt:
                 refs.append((("mailboxes", name, "greetings", kind, "prompt"), greeting.prompt))
     found: list[Finding] = []
     for path, pid in refs:
-        if pid not in prompts:
+        if not _known("prompts", pid, prompts, broken):
             found.append((path, _missing("prompt", pid, prompts)))
-        elif business is not None:
-            lacking = [lang for lang in business.languages if not prompts[pid].has(lang)]
+        elif pid in prompts and languages is not None and not _under(broken, "prompts", pid):
+            lacking = [lang for lang in languages if not prompts[pid].has(lang)]
             if lacking:
                 found.append((path, f"prompt '{pid}' has no {', '.join(lacking)} text or file"))
     return found

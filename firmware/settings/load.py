@@ -7,7 +7,7 @@ draft check), `dump(settings) -> str` (YAML that parses back equal).
 All problems are collected before raising one `ConfigError`: YAML syntax (with its
 line), duplicate keys, every pydantic error (types, ranges, unknown keys with a
 did-you-mean, missing fields), and the cross-field checks of `graph.check`, run on
-whichever sections are valid on their own. Each problem carries the line of the key
+every section, broken ones salvaged as far as their raw values allow (`salvage`). Each problem carries the line of the key
 it concerns, found by walking pydantic's error location through the YAML key map
 (skipping the node-type tags pydantic inserts for tagged unions).
 """
@@ -26,8 +26,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from firmware.errors import ConfigError, ConfigProblem
 from firmware.settings import graph, yamlio
 from firmware.settings.base import did_you_mean
-from firmware.settings.flow import NODE_TYPES, Flow, Node
+from firmware.settings.flow import NODE_TYPES
 from firmware.settings.model import GRAPH_CHECKS, SECTIONS, Settings, sections_of
+from firmware.settings.salvage import SALVAGED, salvage
 
 Path = tuple[str | int, ...]
 
@@ -171,40 +172,34 @@ def _pydantic_problems(exc: ValidationError, where: _Locator) -> list[ConfigProb
 
 
 def _valid_sections(data: dict[str, Any]) -> dict[str, Any]:
-    """Each section validated alone; those that fail are left out."""
+    """Each section validated alone. One that fails is salvaged if `graph.check` reads
+    references from it (see `salvage`), so those are checked too; others are left out.
+    `graph.BROKEN` lists the salvaged paths that could not be read, and `graph.PARTIAL`
+    every node id written, so a broken node never looks missing."""
     found: dict[str, Any] = {}
+    broken: set[Path] = set()
     for name in SECTIONS:
         field = Settings.model_fields[name]
         if name not in data:
             if not field.is_required():
                 found[name] = field.get_default(call_default_factory=True)
             continue
+        annotation = field.rebuild_annotation()
         try:
-            found[name] = TypeAdapter(field.rebuild_annotation()).validate_python(data[name])
+            found[name] = TypeAdapter(annotation).validate_python(data[name])
+            continue
         except ValidationError:
-            if name == "flow":
-                found.update(_valid_nodes(data[name]))
+            if name not in SALVAGED:
+                continue
+        saved = salvage(annotation, data[name], (name,))
+        broken |= saved.broken
+        if saved.value is not None:
+            found[name] = saved.value
+    flow = data.get("flow")
+    if "flow" in found and isinstance(flow, dict) and isinstance(flow.get("nodes"), dict):
+        found[graph.PARTIAL] = frozenset(map(str, flow["nodes"]))
+    found[graph.BROKEN] = frozenset(broken)
     return found
-
-
-def _valid_nodes(flow: Any) -> dict[str, Any]:
-    """The flow's valid nodes, so their targets and references are checked even when
-    another node is broken (`graph.PARTIAL` lists every id, so none looks missing)."""
-    if not isinstance(flow, dict) or not isinstance(flow.get("nodes"), dict):
-        return {}
-    nodes = {}
-    adapter = TypeAdapter(Node)
-    for nid, raw in flow["nodes"].items():
-        try:
-            nodes[nid] = adapter.validate_python(raw)
-        except ValidationError:
-            pass
-    entry, operator = flow.get("entry"), flow.get("operator")
-    partial = Flow.model_construct(
-        entry=entry if isinstance(entry, str) else "", operator=operator if isinstance(operator, str) else None,
-        nodes=nodes,
-    )
-    return {"flow": partial, graph.PARTIAL: frozenset(map(str, flow["nodes"]))}
 
 
 def problems(text: str, filename: str = "<config>") -> list[ConfigProblem]:
