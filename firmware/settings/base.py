@@ -3,7 +3,8 @@
 Contents: `Model` (the frozen, typo-refusing base of every section); `FrozenMap[K, V]`
 (a read-only mapping field); the small value types the YAML uses — `NodeId`,
 `PromptId`, `DtmfKey`, `Digits`, `Dialable`, `NumberPattern`, `Email`, `Language`,
-`Country`, `CallerClass`, `Seconds`; and `match_number(pattern, number)`.
+`Country`, `CallerClass`, `Seconds`, `DataFile` (a recording's path inside the data
+directory); and `match_number(pattern, number)`.
 
 Everything here is immutable: lists become tuples and mappings become read-only
 `MappingProxyType`s, so the call engine can share one `Settings` between calls without
@@ -155,6 +156,45 @@ def _check_email(value: str) -> str:
 
 Email = Annotated[str, AfterValidator(_check_email)]
 """An e-mail address (checked for shape only: something@domain.tld)."""
+
+
+MAX_FILE_PATH = 200  # characters; the web page's names are about 40
+AUDIO_SUFFIXES: tuple[str, ...] = (".wav",)  # what the engine plays and the web page saves
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def _check_data_file(value: str) -> str:
+    """Refuse a path that would leave the data directory or could never be played: the
+    engine joins it to the data dir at call time, where a bad one can only fall silent."""
+    example = "write a path inside the data directory, e.g. greetings/welcome.wav"
+    if not value:
+        raise ValueError(f"the file name is empty: {example}, or leave the key out")
+    if len(value) > MAX_FILE_PATH:
+        raise ValueError(f"the file name is longer than {MAX_FILE_PATH} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("the file name contains a control character")
+    if value != value.strip():
+        raise ValueError(f"'{value}' starts or ends with a space")
+    if "\\" in value:
+        raise ValueError(f"'{value}': separate folders with '/', not '\\'")
+    if value.startswith(("/", "~")) or _WINDOWS_DRIVE.match(value):
+        raise ValueError(f"'{value}' is an absolute path: {example}")
+    parts = value.split("/")
+    if ".." in parts:
+        raise ValueError(f"'{value}' goes up out of the data directory ('..'): {example}")
+    if "" in parts or "." in parts:
+        raise ValueError(f"'{value}' has an empty or '.' folder name: {example}")
+    if not value.lower().endswith(AUDIO_SUFFIXES):
+        raise ValueError(
+            f"'{value}' is not a {' or '.join(AUDIO_SUFFIXES)} file: record or convert it to "
+            "8 kHz mono WAV (the web page converts uploads itself)"
+        )
+    return value
+
+
+DataFile = Annotated[str, AfterValidator(_check_data_file)]
+"""A recording, relative to the data directory (`greetings/welcome-en.wav`): no absolute
+path, no `..`, `/` between folders, a `.wav` name of at most 200 characters."""
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

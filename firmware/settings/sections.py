@@ -21,6 +21,7 @@ from pydantic import Field, field_validator, model_validator
 from firmware.settings.base import (
     CallerClass,
     Country,
+    DataFile,
     Dialable,
     Email,
     FrozenMap,
@@ -163,7 +164,8 @@ class Prompt(Model):
 
     en: str | None = Field(None, min_length=1, description="English text")
     zh_TW: str | None = Field(None, alias="zh-TW", min_length=1, description="Traditional Chinese text")
-    file: FrozenMap[Language, str] = Field(default_factory=empty_map, description="language -> recording")
+    file: FrozenMap[Language, DataFile] = Field(
+        default_factory=empty_map, description="language -> recording (.wav, relative to the data dir)")
 
     def text(self, language: str) -> str | None:
         return {"en": self.en, "zh-TW": self.zh_TW}.get(language)
@@ -177,7 +179,7 @@ class Greeting(Model):
     """A mailbox greeting: a prompt id or a recorded file; empty = the built-in greeting."""
 
     prompt: PromptId | None = None
-    file: str | None = Field(None, description="recorded greeting, relative to the data dir")
+    file: DataFile | None = Field(None, description="recorded greeting (.wav, relative to the data dir)")
 
     @model_validator(mode="after")
     def _one_source(self) -> Greeting:
