@@ -22,7 +22,9 @@ What is checked:
 - forward names a configured person, voicemail/callback/mailbox_login a mailbox;
 - every prompt referenced exists and can be played in every configured language;
 - language choices (and webhook languages) are among the configured languages;
-  e-mail needs `smtp`.
+  e-mail needs `smtp`;
+- weekly opening ranges (the business's and each person's) do not overlap: an
+  overnight range ("22:00-02:00") must not run into the next day's hours.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from firmware.settings.base import did_you_mean
+from firmware.settings.hours import Hours, overlaps
 from firmware.settings.flow import (
     BaseNode,
     CallbackNode,
@@ -77,7 +80,20 @@ def check(sections: Mapping[str, Any]) -> list[Finding]:
     found += _prompts(sections, broken)
     found += _mail(sections)
     found += _webhooks(sections, broken)
+    found += _hours(sections)
     return found
+
+
+def _hours(sections: Mapping[str, Any]) -> list[Finding]:
+    """Overlapping weekly ranges (section `hours`, and every person's `hours`)."""
+    tables: list[tuple[Path, Any]] = [(("hours",), sections.get("hours"))]
+    tables += [(("people", name, "hours"), getattr(person, "hours", None))
+               for name, person in (sections.get("people") or {}).items()]
+    return [
+        (where + ("weekly", spec, i), message)
+        for where, hours in tables if isinstance(hours, Hours)
+        for spec, i, message in overlaps(hours)
+    ]
 
 
 def _under(broken: frozenset[Path], *prefix: str | int) -> bool:

@@ -1,9 +1,12 @@
 """Opening hours: the `hours` section's models and the schedule questions asked of them.
 
 Contents:
-- `TimeRange` ("09:00-12:30"; an end at or before the start crosses midnight),
+- `TimeRange` ("09:00-12:30"; an end before the start crosses midnight),
   `Holiday` (a date or a date range, optionally every year), `Closure` (a temporary
   closure between two local date-times), `Hours` (weekly ranges + holidays + closures);
+- `overlaps(hours) -> [(day spec, index, message)]`: weekly ranges that overlap another
+  (most often an overnight range that runs into the next day's hours: "13:00-12:00"
+  typed for "12:00-13:00"); the config check reports them;
 - `status(hours, when) -> "open" | "closed" | "holiday"`, `is_open(hours, when)`,
   `next_change(hours, when)` (the next instant the status changes) and
   `next_open(hours, when)` (the next instant it becomes open).
@@ -70,9 +73,8 @@ class TimeRange(Model):
         if len(parts) != 2:
             raise ValueError(f"'{value}' is not a time range: write HH:MM-HH:MM, e.g. 09:00-12:30")
         start, end = _minutes(parts[0]), _minutes(parts[1])
-        if start == end or (start, end) == (0, MINUTES_PER_DAY):
-            if start == end:
-                raise ValueError(f"'{value}' starts and ends at once: a whole day is 00:00-24:00")
+        if start % MINUTES_PER_DAY == end % MINUTES_PER_DAY and (start, end) != (0, MINUTES_PER_DAY):
+            raise ValueError(f"'{value}' starts and ends at once: a whole day is 00:00-24:00")
         if start == MINUTES_PER_DAY:
             raise ValueError(f"'{value}': a range cannot start at 24:00")
         if end <= start:
@@ -192,6 +194,58 @@ class Hours(Model):
     def ranges_on(self, weekday: int) -> tuple[TimeRange, ...]:
         """The ranges that start on a weekday (0 = Monday)."""
         return self._by_day[weekday]
+
+
+WEEK_MINUTES = 7 * MINUTES_PER_DAY
+
+
+def _spans(hours: Hours) -> list[tuple[int, int, str, int, int]]:
+    """(start, end) in minutes after Monday 00:00, with (spec, index, weekday) of the range;
+    a Sunday-night range past midnight is also listed shifted a week back (into Monday)."""
+    out = []
+    for spec, ranges in hours.weekly.items():
+        for i, r in enumerate(ranges):
+            for day in expand_days(spec):
+                start, end = day * MINUTES_PER_DAY + r.start, day * MINUTES_PER_DAY + r.end
+                out.append((start, end, spec, i, day))
+                if end > WEEK_MINUTES:
+                    out.append((start - WEEK_MINUTES, end - WEEK_MINUTES, spec, i, day))
+    return out
+
+
+def overlaps(hours: Hours) -> list[tuple[str, int, str]]:
+    """(day spec, index in its list, message) for each weekly range that overlaps another,
+    once per range. An overnight range that runs into the next day's hours is the one
+    reported (its end is the likely typo); otherwise the later of the two."""
+    order = {(spec, i): n for n, (spec, i) in enumerate(
+        (spec, i) for spec, ranges in hours.weekly.items() for i in range(len(ranges)))}
+    spans = _spans(hours)
+    found: dict[tuple[str, int], str] = {}
+    for n, a in enumerate(spans):
+        for b in spans[n + 1:]:
+            if a[2:4] == b[2:4] or not (a[0] < b[1] and b[0] < a[1]):
+                continue
+            spill = [s for s in (a, b) if max(a[0], b[0]) >= s[0] - s[0] % MINUTES_PER_DAY + MINUTES_PER_DAY]
+            culprit = spill[0] if spill else max(a, b, key=lambda s: order[s[2:4]])
+            other = b if culprit is a else a
+            key = culprit[2:4]
+            if key not in found:
+                found[key] = _overlap_message(hours, culprit, other, overnight=bool(spill))
+    return [(spec, i, found[(spec, i)]) for (spec, i) in sorted(found, key=order.__getitem__)]
+
+
+def _overlap_message(hours: Hours, culprit: tuple[int, int, str, int, int],
+                     other: tuple[int, int, str, int, int], overnight: bool) -> str:
+    mine = hours.weekly[culprit[2]][culprit[3]]
+    theirs = hours.weekly[other[2]][other[3]]
+    text, other_text = mine.model_dump(), theirs.model_dump()
+    day, other_day = DAYS[culprit[4]], DAYS[other[4]]  # one day is in one spec: same day, same spec
+    if overnight:
+        end = _hhmm(mine.end - MINUTES_PER_DAY)
+        return (f"'{text}' ends before it starts, so it runs past midnight until {end} on "
+                f"{other_day} and overlaps {other_day}'s '{other_text}': if it is meant within "
+                f"one day, write '{end}-{_hhmm(mine.start)}'")
+    return f"'{text}' overlaps '{other_text}' on {day}: join them into one range"
 
 
 def _local(when: dt.datetime) -> dt.datetime:

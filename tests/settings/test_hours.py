@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from firmware.errors import UsageError
-from firmware.settings import Hours, is_open, next_change, next_open, status
+from firmware.settings import Hours, is_open, next_change, next_open, parse, status
+
+from .conftest import MINIMAL, found
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -162,3 +164,59 @@ def test_bad_ranges(text: str) -> None:
 def test_day_specs() -> None:
     hours = Hours.model_validate({"weekly": {"fri-mon": ["10:00-11:00"], "wed,thu": ["10:00-11:00"]}})
     assert [bool(hours.ranges_on(d)) for d in range(7)] == [True, False, True, True, True, True, True]
+
+
+def weekly(ranges: str) -> str:
+    return MINIMAL + f"hours:\n  weekly:\n{ranges}"  # MINIMAL has 19 lines: days from line 22
+
+
+def test_an_overnight_range_into_the_next_days_hours_is_reported() -> None:
+    """"13:00-12:00" typed for "12:00-13:00" would run until noon the next day."""
+    text = weekly('    mon-fri: ["09:00-12:00", "13:00-12:00"]\n')
+    assert found(text) == [(22, "hours.weekly.mon-fri[1]", (
+        "'13:00-12:00' ends before it starts, so it runs past midnight until 12:00 on tue and "
+        "overlaps tue's '09:00-12:00': if it is meant within one day, write '12:00-13:00'"))]
+
+
+@pytest.mark.parametrize("ranges, line, path, says", [
+    ('    sat: ["22:00-02:00"]\n    sun: ["01:00-05:00"]\n', 22, "hours.weekly.sat[0]", "until 02:00 on sun"),
+    ('    sun: ["22:00-02:00"]\n    mon: ["01:00-05:00"]\n', 22, "hours.weekly.sun[0]", "until 02:00 on mon"),
+    ('    mon: ["01:00-05:00"]\n    sun: ["22:00-02:00"]\n', 23, "hours.weekly.sun[0]", "overlaps mon's '01:00-05:00'"),
+    ('    mon: ["09:00-13:00", "12:00-18:00"]\n', 22, "hours.weekly.mon[1]", "'12:00-18:00' overlaps '09:00-13:00' on mon"),
+    ('    mon-sun:\n      - "20:00-08:00"\n      - "07:00-09:00"\n', 23, "hours.weekly.mon-sun[0]", "until 08:00 on tue"),
+])
+def test_overlapping_ranges_are_reported_on_their_line(ranges: str, line: int, path: str, says: str) -> None:
+    (got_line, got_path, msg), = found(weekly(ranges))
+    assert (got_line, got_path) == (line, path) and says in msg
+
+
+@pytest.mark.parametrize("ranges", [
+    '    sat: ["22:00-02:00"]\n',                              # a night service
+    '    fri: ["22:00-02:00"]\n    sat: ["02:00-05:00"]\n',    # ends where the next begins
+    '    mon-sun: ["18:00-09:00"]\n',                          # an answering service every night
+    '    mon-fri: ["09:00-12:00", "12:00-15:00"]\n',           # adjacent ranges
+    '    mon-sun: ["00:00-24:00"]\n',
+    '    fri: ["12:00-00:00"]\n    sat: ["00:00-03:00"]\n',
+])
+def test_overnight_and_adjacent_ranges_still_work(ranges: str) -> None:
+    parse(weekly(ranges))
+
+
+def test_night_service_hours_are_open_past_midnight() -> None:
+    hours = parse(weekly('    fri: ["22:00-02:00"]\n    sat: ["10:00-14:00"]\n')).hours
+    assert status(hours, at(2026, 3, 7, 1, 59)) == "open"  # Saturday 01:59, Friday's night
+    assert status(hours, at(2026, 3, 7, 2, 0)) == "closed"
+    assert status(hours, at(2026, 3, 7, 10, 0)) == "open"
+
+
+def test_a_persons_hours_are_checked_too() -> None:
+    text = MINIMAL + 'people:\n  ann:\n    number: "5550100"\n    hours: {weekly: {mon: ["18:00-10:00"], tue: ["09:00-17:00"]}}\n'
+    (line, path, msg), = found(text)
+    assert (line, path) == (23, "people.ann.hours.weekly.mon[0]") and "overlaps tue's '09:00-17:00'" in msg
+
+
+@pytest.mark.parametrize("text", ["09:00-09:00", "00:00-00:00", "13:30-13:30", "24:00-24:00"])
+def test_zero_length_ranges_are_refused(text: str) -> None:
+    (line, path, msg), = found(weekly(f'    mon: ["{text}"]\n'))
+    assert (line, path) == (22, "hours.weekly.mon[0]")
+    assert "starts and ends at once" in msg or "cannot start at 24:00" in msg
