@@ -37,6 +37,7 @@ OptionKeys = Annotated[str, BeforeValidator(_digits_from_int), Field(pattern=r"^
 inter-key timeout after a shorter one that is also a choice."""
 
 Retries = Annotated[int, Field(ge=1, le=10)]
+"""Attempts in total of a menu or extension node (3 = the prompt plays at most 3 times)."""
 TableName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")]
 """A lookup table's name (letters, digits, `_`, `-`; starting with a letter)."""
 MAX_LOOKUP_DIGITS = 20
@@ -65,8 +66,10 @@ class BaseNode(Model):
 
 
 class MenuNode(BaseNode):
-    """Play `prompt`, collect a choice, go to its target. A wrong or missing choice plays
-    `invalid_prompt`/`timeout_prompt` and repeats, `retries` times, then goes to `final`.
+    """Play `prompt`, collect a choice, go to its target. `retries` counts attempts in
+    total: each wrong or missing choice uses one; after one that is not the last, the
+    caller hears `invalid_prompt`/`timeout_prompt` and the prompt again; after the last,
+    the call goes to `final` (so `retries: 1` means no second chance).
     `repeat_key` replays the prompt, `operator_key` goes to `operator` (or the flow's
     operator), `more_time_key` waits `more_time_s` longer; set a key to null to free it."""
 
@@ -77,7 +80,8 @@ class MenuNode(BaseNode):
     inter_key_timeout_s: Seconds = Field(2, description="wait between keys of a longer choice")
     invalid_prompt: PromptId | None = None
     timeout_prompt: PromptId | None = None
-    retries: Retries | None = Field(None, description="1-10; empty = limits.max_retries")
+    retries: Retries | None = Field(
+        None, description="attempts in total (not re-tries after the first), 1-10; empty = limits.max_retries")
     final: NodeId = Field(description="after the last retry (must lead to an end)")
     repeat_key: DtmfKey | None = "*"
     operator_key: DtmfKey | None = "0"
@@ -167,7 +171,8 @@ class ExtensionNode(BaseNode):
     first_digit_timeout_s: Seconds = 5
     inter_digit_timeout_s: Seconds = Field(3, description="an extension ends after this pause")
     invalid_prompt: PromptId | None = None
-    retries: Retries | None = None
+    retries: Retries | None = Field(
+        None, description="attempts in total (each plays the prompt), 1-10; empty = limits.max_retries")
     final: NodeId
     _silent_fields = ("final",)
     _prompt_fields = ("prompt", "invalid_prompt")

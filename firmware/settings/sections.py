@@ -296,5 +296,5 @@ class Limits(Model):
     """Bounds that keep a confused caller or a robot from holding the line."""
 
     max_call_s: Seconds = Field(900, description="a call is ended (politely) after this long")
-    max_retries: int = Field(3, ge=1, le=10, description="default retries of menus that do not say")
+    max_retries: int = Field(3, ge=1, le=10, description="default `retries` (attempts in total) of menus and extension nodes that do not set their own")
     max_forwards: int = Field(3, ge=1, le=10, description="forwards tried in one call")
