@@ -17,7 +17,8 @@ API:
                                               one SimCaller through the engine on a SimLine
     StatusBoard(data_root)                    each line's state, shared with the page (a
         .event_sink(line) / .set(line, state) / .read()   file, as systemd runs them apart)
-    web_services(box, status, line_name) -> WebServices   what the page is given
+    web_services(box, status, line_name, engine_in_process) -> WebServices   the page's
+    apply_pending_restore(box, status)        engine side of a restore the page handed over
     selftest_report(box, status, line_name) -> [SelfTestResult]   the page's self-test
 
 Everything above this module receives its collaborators through constructors; nothing
@@ -223,7 +224,8 @@ STATES_BY_EVENT = {"ring": "ringing", "answered": "in_call", "call_end": "idle"}
 
 
 class StatusBoard:
-    """Each line's state ("idle", "ringing", "in_call", "missing") in <data>/status.json.
+    """Each line's state ("idle", "ringing", "in_call", "missing") in <data>/status.json,
+    plus results the page waits for (a restore it handed over).
 
     The engine writes it on every change; the web page (often another process) reads it.
     Written atomically, so a reader never sees half a file.
@@ -231,22 +233,31 @@ class StatusBoard:
 
     def __init__(self, data_root: Path):
         self.path = Path(data_root) / "status.json"
-        self._lines: dict[str, dict[str, Any]] = {}
+        self._entries: dict[str, dict[str, Any]] = {}
+
+    def _write(self) -> None:
+        import json
+
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._entries), encoding="utf-8")
+        os.replace(tmp, self.path)
 
     def set(self, line: str, state: str, detail: str | None = None,
             error: str | None = None) -> None:
-        import json
         import time
 
-        entry = self._lines.setdefault(line, {})
+        entry = self._entries.setdefault(line, {})
         if entry.get("state") == state and entry.get("detail") == detail and error is None:
             return
         entry.update(state=state, detail=detail, since_ms=int(time.time() * 1000))
         if error is not None:
             entry["last_error"] = error
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._lines), encoding="utf-8")
-        os.replace(tmp, self.path)
+        self._write()
+
+    def set_result(self, key: str, value: dict[str, Any]) -> None:
+        """A non-line entry (e.g. the outcome of a restore the page handed over)."""
+        self._entries[key] = value
+        self._write()
 
     def event_sink(self, line: str) -> Callable[[str, dict[str, Any]], None]:
         def sink(kind: str, detail: dict[str, Any]) -> None:
@@ -268,7 +279,83 @@ class StatusBoard:
             return {}
 
 
-def web_services(box: Box, status: StatusBoard, line_name: str = "line1") -> Any:
+RESTORE_PENDING_GLOB = "restore-pending-*.zip"
+RESTORE_WAIT_S = 120.0
+RESTORE_POLL_S = 0.25
+
+
+def validate_config_text(text: str) -> None:
+    """What a backup's config must pass before anything is replaced."""
+    from firmware.settings import parse
+
+    parse(text, "backup:config/current.yaml")
+
+
+def restore_via_engine(box: Box, status: StatusBoard, zip_path: Path) -> Any:
+    """Hand a validated backup to the engine process, which swaps the data between calls.
+
+    Two processes must never both hold the database while its files are renamed (SQLite
+    would clean up the old write-ahead log by name, i.e. the new one), so the page closes
+    its connection, the engine closes its own, swaps, and both reopen. Blocking: run it in
+    a worker thread.
+    """
+    import secrets
+    import time
+
+    from firmware.errors import UploadRejected
+    from firmware.store.backup import BackupInfo
+
+    token = secrets.token_hex(8)
+    root = box.store.data.root
+    pending = root / f"restore-pending-{token}.zip"
+    tmp = root / f".restore-pending-{token}.part"
+    shutil.copyfile(zip_path, tmp)
+    box.store.close()
+    try:
+        os.replace(tmp, pending)
+        deadline = time.monotonic() + RESTORE_WAIT_S
+        while time.monotonic() < deadline:
+            result = status.read().get("restore", {})
+            if result.get("token") == token:
+                if not result.get("ok"):
+                    raise UploadRejected(str(result.get("detail") or "the restore failed"))
+                return BackupInfo(**result["info"])
+            time.sleep(RESTORE_POLL_S)
+        raise UploadRejected("the call engine did not take the backup in time; is it running?")
+    finally:
+        pending.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+        box.store.reopen()
+
+
+def apply_pending_restore(box: Box, status: StatusBoard) -> bool:
+    """Engine side: swap in a backup the page handed over (call only between calls)."""
+    from dataclasses import asdict
+
+    from firmware.store.backup import restore_backup
+
+    root = box.store.data.root
+    for pending in sorted(root.glob(RESTORE_PENDING_GLOB)):
+        token = pending.stem.rsplit("-", 1)[-1]
+        box.store.close()
+        try:
+            info = restore_backup(pending, root, validate_config=validate_config_text)
+            status.set_result("restore", {"token": token, "ok": True, "info": asdict(info)})
+            log.warning("restored a backup from the web page (%d files)", info.files)
+        except Exception as exc:  # the page shows the reason; the data is unchanged
+            status.set_result("restore", {"token": token, "ok": False, "detail": str(exc)})
+            log.error("a restore from the web page failed: %s", exc)
+        finally:
+            pending.unlink(missing_ok=True)
+            box.store.reopen()
+        return True
+    return False
+
+
+def web_services(box: Box, status: StatusBoard, line_name: str = "line1",
+                 engine_in_process: bool = False) -> Any:
+    """What the page is given. With the engine in another process (systemd), a restore
+    is handed to it; in one process (`ivrbox run`) both share this Box's store."""
     from firmware.web.services import LineState, WebServices
 
     def line_state() -> LineState:
@@ -279,7 +366,9 @@ def web_services(box: Box, status: StatusBoard, line_name: str = "line1") -> Any
                        config_path=box.config.path, settings=box.config.current,
                        config_error=lambda: box.config.last_error,
                        line_state=line_state, selftest=lambda: selftest_report(box, status,
-                                                                                line_name))
+                                                                                line_name),
+                       restore=None if engine_in_process
+                       else (lambda zip_path: restore_via_engine(box, status, zip_path)))
 
 
 def selftest_report(box: Box, status: StatusBoard, line_name: str = "line1") -> list[Any]:

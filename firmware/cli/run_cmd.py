@@ -25,6 +25,7 @@ log = logging.getLogger("ivrbox")
 DEFAULT_DATA = Path("./data")
 DEFAULT_WEB = "127.0.0.1:8080"
 PURGE_EVERY_S = 3600
+RESTORE_CHECK_S = 1.0
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -65,6 +66,21 @@ async def _periodic(box: Any) -> None:
         box.voicemail.purge()
 
 
+async def _follow_restores(box: Any, engine: Any, status: Any) -> None:
+    """The page (another process under systemd) hands restores over as a file: swap the
+    data between calls, never during one. A database replaced by other means (a manual
+    `ivrbox restore`) is reopened likewise."""
+    from firmware.appliance import apply_pending_restore
+
+    while True:
+        await asyncio.sleep(RESTORE_CHECK_S)
+        if engine.state != "idle":
+            continue
+        if not apply_pending_restore(box, status) and box.store.replaced():
+            log.warning("the database was replaced: reopening it")
+            box.store.reopen()
+
+
 async def _watchdog() -> None:
     from firmware.cli.systemd import notify, watchdog_interval_s
 
@@ -102,12 +118,13 @@ async def _serve(args: argparse.Namespace) -> None:
     try:
         tasks += [asyncio.create_task(box.outbox.run(), name="outbox"),
                   asyncio.create_task(_periodic(box), name="purge"),
-                  asyncio.create_task(_watchdog(), name="watchdog")]
+                  asyncio.create_task(_watchdog(), name="watchdog"),
+                  asyncio.create_task(_follow_restores(box, engine, status), name="restores")]
         if listen is not None:
             from firmware.appliance import web_services
             from firmware.web.app import create_app, serve
 
-            app = create_app(web_services(box, status, line_name="line1"))
+            app = create_app(web_services(box, status, line_name="line1", engine_in_process=True))
             tasks.append(asyncio.create_task(serve(app, *listen), name="web"))
         await line.open()
         status.set("line1", engine.state)

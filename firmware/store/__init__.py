@@ -45,8 +45,12 @@ class Store:
 
     def __init__(self, data_dir: DataDir | Path | str, clock_ms: Callable[[], int] | None = None):
         self.data = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
+        self._open(clock_ms)
+
+    def _open(self, clock_ms: Callable[[], int] | None) -> None:
         self.data.ensure()
         self.db = Database(self.data.db_path, clock_ms=clock_ms)
+        self._identity = self._file_identity()
         self.calls = CallLog(self.db)
         self.messages = Messages(self.db)
         self.callbacks = Callbacks(self.db)
@@ -61,6 +65,25 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            st = self.data.db_path.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def replaced(self) -> bool:
+        """True when the database file is no longer the one we opened (a restore ran,
+        perhaps in the web page's process)."""
+        return self._file_identity() != self._identity
+
+    def reopen(self) -> None:
+        """Close and open the data dir's database again, in place: everything that holds
+        this Store (engine, page, outbox) then sees the file now there."""
+        clock = self.db.now_ms
+        self.close()
+        self._open(clock)
 
 
 __all__ = [

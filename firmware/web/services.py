@@ -74,6 +74,9 @@ class WebServices:
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_upload_s: float = MAX_UPLOAD_S
     password_hasher: Any = None  # argon2 PasswordHasher; None = RFC 9106 low-memory profile
+    # Restore a validated backup zip (blocking). None: swap the data dir here (the engine
+    # shares this process's Store); set by the appliance when the engine runs apart.
+    restore: Callable[[Path], Any] | None = None
 
     def engine_for(self, line: Line, settings: Callable[[], Settings],
                    on_event: Callable[[str, dict[str, Any]], None]) -> Engine:

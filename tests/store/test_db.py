@@ -311,3 +311,30 @@ def test_outbox_jobs_rows(tmp_path: Path) -> None:
     assert jobs.next_due_ms() is None
     assert jobs.prune_done(before_ms=2000) == 1
     store.close()
+
+
+def test_store_notices_a_replaced_database_and_reopens_in_place(tmp_path) -> None:
+    import shutil
+
+    from firmware.store import Store
+
+    store = Store(tmp_path / "data")
+    store.kv.set("who", "original")
+    other = Store(tmp_path / "other")
+    other.kv.set("who", "restored")
+    other.close()
+    assert not store.replaced()
+    # what a restore does: the old write-ahead log moved aside, a new file renamed in
+    for suffix in ("-wal", "-shm"):
+        old = store.data.db_path.with_name(store.data.db_path.name + suffix)
+        if old.exists():
+            old.rename(tmp_path / f"aside{suffix}")
+    shutil.copyfile(other.data.db_path, tmp_path / "data" / "incoming.db")
+    (tmp_path / "data" / "incoming.db").replace(store.data.db_path)
+    assert store.replaced()
+    calls = store.calls
+    store.reopen()
+    assert not store.replaced()
+    assert store.kv.get("who") == "restored"
+    assert store.calls is not calls  # repositories point at the new connection
+    store.close()

@@ -115,15 +115,15 @@ def _swap(store: Store, zip_path: Path) -> BackupInfo:
     """Check, close the page's database, restore, and open the restored one in place."""
     root = store.data.root
     inspect_backup(zip_path, validate_config=_validate_config, free_bytes=free_bytes(root))
-    clock = store.db.now_ms
     store.close()
     try:
         return restore_backup(zip_path, root, validate_config=_validate_config)
     finally:
-        # Every part of the page holds this Store object: rebuilding it in place points
+        # Every part of the page holds this Store object: reopening it in place points
         # them all at the database now in the data dir (the restored or, if the swap
-        # failed, the original one put back).
-        Store.__init__(store, store.data, clock_ms=clock)
+        # failed, the original one put back). A separate engine process notices the
+        # new file between calls (Store.replaced) and reopens too.
+        store.reopen()
 
 
 async def restore(request: Request, web: WebContext, upload: Any) -> BackupInfo:
@@ -134,6 +134,10 @@ async def restore(request: Request, web: WebContext, upload: Any) -> BackupInfo:
         raise Refused(409, t("A call is in progress. Restore when the line is quiet."))
     path = await _receive(web, upload)
     try:
+        if web.services.restore is not None:  # the engine runs apart: it does the swap
+            inspect_backup(path, validate_config=_validate_config,
+                           free_bytes=free_bytes(web.services.store.data.root))
+            return await asyncio.to_thread(web.services.restore, path)
         return await asyncio.to_thread(_swap, web.services.store, path)
     finally:
         path.unlink(missing_ok=True)
