@@ -22,7 +22,8 @@ What is checked:
 - forward names a configured person, voicemail/callback/mailbox_login a mailbox;
 - every prompt referenced exists and can be played in every configured language;
 - language choices (and webhook languages) are among the configured languages;
-  e-mail needs `smtp`;
+  e-mail needs `smtp`; a callback's confirm and other keys differ; a person's `hours`
+  has weekly ranges (else a forward would never ring them);
 - weekly opening ranges (the business's and each person's) do not overlap: an
   overnight range ("22:00-02:00") must not run into the next day's hours.
 """
@@ -85,15 +86,22 @@ def check(sections: Mapping[str, Any]) -> list[Finding]:
 
 
 def _hours(sections: Mapping[str, Any]) -> list[Finding]:
-    """Overlapping weekly ranges (section `hours`, and every person's `hours`)."""
+    """Overlapping weekly ranges (section `hours`, and every person's `hours`), and a
+    person's hours that are never open (`hours: {}`, or holidays only)."""
     tables: list[tuple[Path, Any]] = [(("hours",), sections.get("hours"))]
     tables += [(("people", name, "hours"), getattr(person, "hours", None))
                for name, person in (sections.get("people") or {}).items()]
-    return [
+    found: list[Finding] = [
         (where + ("weekly", spec, i), message)
         for where, hours in tables if isinstance(hours, Hours)
         for spec, i, message in overlaps(hours)
     ]
+    found += [
+        (where, f"no weekly ranges, so a forward would never ring {where[1]}: add "
+                "weekly ranges (mon-sun: [\"00:00-24:00\"] is always), or leave hours out")
+        for where, hours in tables[1:] if isinstance(hours, Hours) and not any(hours.weekly.values())
+    ]
+    return found
 
 
 def _under(broken: frozenset[Path], *prefix: str | int) -> bool:
@@ -289,6 +297,10 @@ def _references(flow: Flow, sections: Mapping[str, Any], ids: frozenset[str],
                 and not _under(broken, *here, "mailbox") and not _under(broken, "mailboxes"):
             if not any(b.number for b in boxes.values()):
                 found.append((here + ("mailbox",), "no mailbox has a 'number' to type: set one, or name the mailbox here"))
+        if isinstance(node, CallbackNode) and node.other_key is not None and node.other_key == node.confirm_key:
+            found.append((here + ("other_key",), (
+                f"'{node.other_key}' is also confirm_key, so a caller could never type another "
+                "number: use another key, or other_key: null")))
         if isinstance(node, LanguageNode) and languages is not None:
             for key, lang in node.options.items():
                 if lang not in languages:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from firmware.settings.base import (
     CallerClass,
@@ -158,12 +158,23 @@ class LineConfig(Model):
         return COUNTRY_DEFAULTS[country].caller_id if self.caller_id == "auto" else (self.caller_id,)
 
 
+def _spoken(text: str) -> str:
+    if not text.strip():
+        raise ValueError("the text is blank, so callers would hear silence: write what the box "
+                         "should say, or leave this language out")
+    return text
+
+
+SpokenText = Annotated[str, AfterValidator(_spoken)]
+"""Text for text-to-speech: something to say, not only spaces."""
+
+
 class Prompt(Model):
     """What the box says: a text per language (spoken by text-to-speech), or a recorded
     file per language (8 kHz mono WAV, relative to the data dir) that takes precedence."""
 
-    en: str | None = Field(None, min_length=1, description="English text")
-    zh_TW: str | None = Field(None, alias="zh-TW", min_length=1, description="Traditional Chinese text")
+    en: SpokenText | None = Field(None, min_length=1, description="English text")
+    zh_TW: SpokenText | None = Field(None, alias="zh-TW", min_length=1, description="Traditional Chinese text")
     file: FrozenMap[Language, DataFile] = Field(
         default_factory=empty_map, description="language -> recording (.wav, relative to the data dir)")
 
@@ -192,6 +203,13 @@ class TemporaryGreeting(Greeting):
     """A greeting ("away until Monday") that replaces the others until `until` (local time)."""
 
     until: dt.datetime = Field(description="local date-time at which it expires")
+
+    @field_validator("until")
+    @classmethod
+    def _local_time(cls, until: dt.datetime) -> dt.datetime:
+        if until.tzinfo is not None:  # `Greetings.active` compares wall-clock times
+            raise ValueError("write 'until' as local time at the business, without an offset")
+        return until
 
 
 class Greetings(Model):
