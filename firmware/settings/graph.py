@@ -70,7 +70,7 @@ def check(sections: Mapping[str, Any]) -> list[Finding]:
     found: list[Finding] = []
     flow: Flow | None = sections.get("flow")
     broken: frozenset[Path] = sections.get(BROKEN, frozenset())
-    if flow is not None:
+    if flow is not None and NODES not in broken:  # with no nodes to read, every check is a guess
         all_ids = sections.get(PARTIAL, frozenset(flow.nodes))
         found += _targets(flow, all_ids)
         found += _menu_keys(flow, broken)

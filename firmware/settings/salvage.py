@@ -50,7 +50,7 @@ class Salvaged:
     broken: set[Path] = field(default_factory=set)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=256)  # one per field type: a few dozen in all
 def _adapter(annotation: Any) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
 

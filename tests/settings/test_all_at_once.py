@@ -186,3 +186,10 @@ def test_vip_routes_are_checked_beside_a_broken_rule() -> None:
 def test_valid_configs_still_parse() -> None:
     assert parse(MINIMAL).flow.entry == "main"
     assert problems(DEFAULT) == []
+
+
+@pytest.mark.parametrize("nodes", ["[main, bye]", "7", "null"])
+def test_unreadable_nodes_are_one_problem_not_a_missing_entry(nodes: str) -> None:
+    text = MINIMAL[:MINIMAL.index("  nodes:")] + f"  nodes: {nodes}\n"
+    got = found(text)
+    assert [path for _, path, _ in got] == ["flow.nodes"], got
