@@ -10,9 +10,12 @@ Contents (the public API; import from here):
   types (including `LookupNode`); `EVENTS`, `PRESETS` (what webhooks send, and how);
 - schedule helpers `status`, `is_open`, `next_change`, `next_open`;
 - PIN helpers `hash_pin`, `verify_pin`;
-- caller ID: `match_number`, `classify`, `vip_target`, `rings_for`, `entry_for`.
+- caller ID: `match_number`, `classify`, `vip_target`, `rings_for`, `entry_for`;
+- several lines: `LineEntry`, `line_list(settings)` (every line, the one-line form
+  included), `for_line(settings, name)` (the config as that line's engine sees it),
+  `DEFAULT_LINE_NAME`.
 
-Layout: `base` (shared types), `hours`, `sections`, `flow` (node types), `model`
+Layout: `base` (shared types), `hours`, `sections`, `lines`, `flow` (node types), `model`
 (`Settings`), `integrations` (webhooks), `graph` (cross-field checks), `salvage` (what of a
 broken section can still be checked), `yamlio` (YAML with line numbers), `load`, `callers`.
 The format for installers is described in config/README.md.
@@ -43,6 +46,7 @@ from firmware.settings.flow import (
 )
 from firmware.settings.hours import Closure, Holiday, Hours, TimeRange, is_open, next_change, next_open, status
 from firmware.settings.integrations import EVENTS, PRESETS, Webhook
+from firmware.settings.lines import DEFAULT_LINE_NAME, LineEntry, for_line, line_list
 from firmware.settings.load import dump, load, parse, problems
 from firmware.settings.model import Settings
 from firmware.settings.pins import MIN_PIN_LENGTH, hash_pin, verify_pin
@@ -63,7 +67,7 @@ from firmware.settings.sections import (
 )
 
 __all__ = [
-    "COUNTRY_DEFAULTS", "EVENTS", "LANGUAGES", "LookupNode", "PRESETS", "Webhook", "MIN_PIN_LENGTH", "NODE_TYPES", "BaseNode", "Business",
+    "COUNTRY_DEFAULTS", "DEFAULT_LINE_NAME", "EVENTS", "LineEntry", "for_line", "line_list", "LANGUAGES", "LookupNode", "PRESETS", "Webhook", "MIN_PIN_LENGTH", "NODE_TYPES", "BaseNode", "Business",
     "CallbackNode", "CallerRules", "Closure", "ExtensionNode", "Flow", "ForwardNode", "Greeting",
     "Greetings", "HangupNode", "Holiday", "Hours", "LanguageNode", "Limits", "LineConfig",
     "Mailbox", "MailboxLoginNode", "MenuNode", "Node", "Person", "PlayNode", "Prompt",

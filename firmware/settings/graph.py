@@ -11,7 +11,7 @@ mistyped, a target that is not a valid id), and never misses a reference that is
 
 What is checked:
 - every target names a node (with a did-you-mean), and the entry and operator exist;
-- every node is reachable from the entry, a VIP route or the screen node;
+- every node is reachable from the entry, a line's entry, a VIP route or the screen node;
 - every path ends: a caller who presses nothing must reach a hang-up, a person, or a
   mailbox, so the "silent" edges (menu `final`, play `next`, forward `fallback`, ...)
   must not form a cycle — a menu may loop through its options only because its
@@ -25,7 +25,9 @@ What is checked:
   e-mail needs `smtp`; a callback's confirm and other keys differ; a person's `hours`
   has weekly ranges (else a forward would never ring them);
 - weekly opening ranges (the business's and each person's) do not overlap: an
-  overnight range ("22:00-02:00") must not run into the next day's hours.
+  overnight range ("22:00-02:00") must not run into the next day's hours;
+- the `lines` (`lines.line_findings`): unique names, a device used once, entries that
+  exist.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 
 from firmware.settings.base import did_you_mean
 from firmware.settings.hours import Hours, overlaps
+from firmware.settings.lines import line_findings, line_roots
 from firmware.settings.flow import (
     BaseNode,
     CallbackNode,
@@ -75,9 +78,11 @@ def check(sections: Mapping[str, Any]) -> list[Finding]:
         found += _targets(flow, all_ids)
         found += _menu_keys(flow, broken)
         if flow.entry in flow.nodes and not _edges_unknown(flow, all_ids, broken):
-            found += _reachable(flow, sections.get("caller_rules"))
+            found += _reachable(flow, sections.get("caller_rules"), line_roots(sections))
         found += _silent_loops(flow)
         found += _references(flow, sections, all_ids, broken)
+    node_ids = None if flow is None or NODES in broken else sections.get(PARTIAL, frozenset(flow.nodes))
+    found += line_findings(sections, node_ids, broken)
     found += _prompts(sections, broken)
     found += _mail(sections)
     found += _webhooks(sections, broken)
@@ -111,7 +116,8 @@ def _under(broken: frozenset[Path], *prefix: str | int) -> bool:
 
 def _edges_unknown(flow: Flow, ids: frozenset[str], broken: frozenset[Path]) -> bool:
     """True if some edge of the flow could not be read (then "never reached" would be a guess)."""
-    if set(ids) - set(flow.nodes) or _under(broken, "flow", "operator") or _under(broken, "caller_rules"):
+    if set(ids) - set(flow.nodes) or _under(broken, "flow", "operator") or _under(broken, "caller_rules") \
+            or _under(broken, "lines"):
         return True
     return any(len(p) > 3 and p[:2] == NODES and p[3] in EDGE_FIELDS for p in broken)
 
@@ -150,8 +156,8 @@ def _edges(flow: Flow, node: BaseNode) -> list[str]:
     return out
 
 
-def _reachable(flow: Flow, rules: Any) -> list[Finding]:
-    roots = [flow.entry]
+def _reachable(flow: Flow, rules: Any, line_entries: list[str]) -> list[Finding]:
+    roots = [flow.entry, *line_entries]
     if rules is not None:
         roots += [v.target for v in rules.vip if v is not None]
         roots += [rules.screen_node] if rules.screen_node else []

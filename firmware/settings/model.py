@@ -1,6 +1,6 @@
 """`Settings`: the whole config document, one frozen model of all sections.
 
-Contents: `Settings` (fields `version`, `business`, `line`, `hours`, `prompts`,
+Contents: `Settings` (fields `version`, `business`, `line`, `lines`, `hours`, `prompts`,
 `mailboxes`, `people`, `smtp`, `caller_rules`, `flow`, `limits`, `page_url`,
 `webhooks`), `SECTIONS` (the
 section names in document order) and `GRAPH_CHECKS` (the validation-context key that
@@ -21,6 +21,7 @@ from firmware.settings.base import FrozenMap, Model, NodeId, PromptId, empty_map
 from firmware.settings.flow import Flow
 from firmware.settings.hours import Hours
 from firmware.settings.integrations import PageUrl, Webhook
+from firmware.settings.lines import LineEntry
 from firmware.settings.sections import (
     Business,
     CallerRules,
@@ -43,6 +44,9 @@ class Settings(Model):
     version: Literal[1] = Field(1, description="format version of this document")
     business: Business
     line: LineConfig = Field(default_factory=LineConfig)
+    lines: tuple[LineEntry, ...] = Field(
+        (), description="several phone lines (each with its name, backend, device and entry); "
+        "empty = the one line of `line`")
     hours: Hours = Field(default_factory=Hours, description="opening hours; empty = never open")
     prompts: FrozenMap[PromptId, Prompt] = Field(description="prompt id -> texts/recordings")
     mailboxes: FrozenMap[Name, Mailbox] = Field(default_factory=empty_map)

@@ -35,7 +35,8 @@ from firmware.settings.sections import Smtp
 
 Path = tuple[str | int, ...]
 
-SALVAGED: tuple[str, ...] = ("business", "prompts", "mailboxes", "people", "caller_rules", "flow", "webhooks")
+SALVAGED: tuple[str, ...] = ("business", "lines", "prompts", "mailboxes", "people", "caller_rules", "flow",
+                             "webhooks")
 """Sections whose references the graph checks; the others are all-or-nothing."""
 
 ATOMIC: tuple[type[BaseModel], ...] = (Hours, TimeRange, Holiday, Closure, Smtp)
