@@ -10,16 +10,18 @@ API:
                                               (fxo: options board=<pin map name or file>)
     Box(data_dir, config_source)              store, voicemail, prompts, outbox, notifier
         .services, .outbox, .store, .notifier (e-mail + webhooks)
-        .engine(line, line_name=..., on_event=...) -> Engine
+        .engine(line, line_name=..., on_event=...) -> Engine   (sees for_line(config, name))
+        .line_settings(line_name) -> () -> Settings            that view, newest config
         .recover()                            crash leftovers: recordings, open calls
     data_config_path(data_dir) -> Path        where the published config lives
     await simulated_call(box, caller, parties=None, realtime=False, on_event=None)
                                               one SimCaller through the engine on a SimLine
     StatusBoard(data_root)                    each line's state, shared with the page (a
         .event_sink(line) / .set(line, state) / .read()   file, as systemd runs them apart)
-    web_services(box, status, line_name, engine_in_process) -> WebServices   the page's
+    web_services(box, status, engine_in_process) -> WebServices   the page's (each line's
+                                              state from the board, by the config's lines)
     apply_pending_restore(box, status)        engine side of a restore the page handed over
-    selftest_report(box, status, line_name) -> [SelfTestResult]   the page's self-test
+    selftest_report(box, status) -> [SelfTestResult]   the page's self-test (every line)
 
 Everything above this module receives its collaborators through constructors; nothing
 reads a global. Hardware modules are imported only when that backend is chosen, so the
@@ -33,6 +35,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +48,7 @@ from firmware.notify.email import EMAIL_KIND, EmailNotifier
 from firmware.notify.notifier import CALLBACK_KIND, CallbackMailer, OutboxNotifier, smtp_config
 from firmware.notify.outbox import Outbox
 from firmware.notify.webhook import WEBHOOK_KIND, WebhookSender
-from firmware.settings import Settings, load
+from firmware.settings import DEFAULT_LINE_NAME, Settings, for_line, line_list, load
 from firmware.store import Store
 from firmware.voicemail.mailbox import MailboxPolicy, Voicemail
 
@@ -183,7 +186,7 @@ class Box:
         if closed:
             log.warning("closed %d call(s) left open by a restart", closed)
 
-    def engine(self, line: Line, *, line_name: str = "line1", **options: Any) -> Engine:
+    def engine(self, line: Line, *, line_name: str = DEFAULT_LINE_NAME, **options: Any) -> Engine:
         hooks = self.notifier.engine_sink()  # call ends and survey answers -> webhooks
         own = options.pop("on_event", None)
 
@@ -192,8 +195,20 @@ class Box:
                 own(kind, detail)
             hooks(kind, detail)
 
-        return Engine(line, services=self.services, settings=self.config.current,
+        return Engine(line, services=self.services, settings=self.line_settings(line_name),
                       line_name=line_name, on_event=on_event, **options)
+
+    def line_settings(self, line_name: str) -> Callable[[], Settings]:
+        """The newest config as line `line_name` sees it (its rings, transfer, entry)."""
+        memo: list[Any] = [None, None]  # (config, its view): one copy per published config
+
+        def current() -> Settings:
+            settings = self.config.current()
+            if memo[0] is not settings:
+                memo[:] = [settings, for_line(settings, line_name)]
+            return memo[1]  # type: ignore[no-any-return]
+
+        return current
 
     def close(self) -> None:
         self.store.close()
@@ -352,35 +367,55 @@ def apply_pending_restore(box: Box, status: StatusBoard) -> bool:
     return False
 
 
-def web_services(box: Box, status: StatusBoard, line_name: str = "line1",
-                 engine_in_process: bool = False) -> Any:
+BUSIEST_FIRST = ("in_call", "ringing", "missing", "stopped", "idle")
+
+
+def web_services(box: Box, status: StatusBoard, engine_in_process: bool = False) -> Any:
     """What the page is given. With the engine in another process (systemd), a restore
     is handed to it; in one process (`ivrbox run`) both share this Box's store."""
     from firmware.web.services import LineState, WebServices
 
+    def lines_state() -> list[tuple[str, LineState]]:
+        entries = status.read()
+        out = []
+        for entry in line_list(box.config.current()):
+            e = entries.get(entry.name, {})
+            out.append((entry.name, LineState(e.get("state", "idle"), e.get("detail"),
+                                              e.get("last_error"))))
+        return out
+
     def line_state() -> LineState:
-        entry = status.read().get(line_name, {})
-        return LineState(entry.get("state", "idle"), entry.get("detail"), entry.get("last_error"))
+        """The busiest line (a restore waits while any line rings or talks)."""
+        states = [state for _, state in lines_state()]
+        rank = {s: i for i, s in enumerate(BUSIEST_FIRST)}
+        return min(states, key=lambda s: rank.get(s.state, len(rank)))
 
     return WebServices(store=box.store, voicemail=box.voicemail, prompts=box.prompts,
                        config_path=box.config.path, settings=box.config.current,
                        config_error=lambda: box.config.last_error,
-                       line_state=line_state, selftest=lambda: selftest_report(box, status,
-                                                                                line_name),
+                       line_state=line_state, lines_state=lines_state,
+                       selftest=lambda: selftest_report(box, status),
                        restore=None if engine_in_process
                        else (lambda zip_path: restore_via_engine(box, status, zip_path)))
 
 
-def selftest_report(box: Box, status: StatusBoard, line_name: str = "line1") -> list[Any]:
-    """The self-test for the web page: the checks that leave the engine's line alone
-    (config, disk, clock, mail server) and the engine's own view of its line. Blocking
+def selftest_report(box: Box, status: StatusBoard) -> list[Any]:
+    """The self-test for the web page: the checks that leave the engine's lines alone
+    (config, disk, clock, mail server) and the engine's own view of each line. Blocking
     (the mail server check waits up to its timeout): call it from a worker thread."""
     from firmware.cli.checks.suite import box_checks, line_state_check
     from firmware.web.services import SelfTestResult
 
-    entry = status.read().get(line_name, {})
-    checks = box_checks(box.config.path, box.store.data.root, box.config.current())
-    checks.append(line_state_check(entry.get("state", "stopped"), entry.get("detail"),
-                                   entry.get("last_error")))
+    settings = box.config.current()
+    entries = status.read()
+    checks = box_checks(box.config.path, box.store.data.root, settings)
+    names = [entry.name for entry in line_list(settings)]
+    for name in names:
+        entry = entries.get(name, {})
+        check = line_state_check(entry.get("state", "stopped"), entry.get("detail"),
+                                 entry.get("last_error"))
+        if len(names) > 1:  # say which line: "line (engine) front-desk"
+            check = replace(check, name=f"{check.name} {name}")
+        checks.append(check)
     return [SelfTestResult(c.name, c.ok, c.detail + (f" (fix: {c.fix})" if c.fix and not c.ok
                                                      else "")) for c in checks]

@@ -4,6 +4,9 @@
                [--web HOST:PORT]
     ivrbox engine ...      the same without the page (systemd runs the two apart, so a
                            crash of the page never touches a call)
+    Every line of the config (`lines:`, or the one `line:`) is answered at once, one
+    engine per line on one event loop (firmware.cli.lines_run); --line/--device override
+    the backend of a one-line config only.
     ivrbox migrate --data DIR     bring the database schema up to date (updates)
 
 Ctrl-C (or SIGTERM) stops cleanly: the running call's recording is finished, the line
@@ -30,7 +33,7 @@ RESTORE_CHECK_S = 1.0
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--line", choices=("sim", "modem", "fxo"),
-                   help="line backend (default: the config's line.backend)")
+                   help="line backend of a one-line config (default: the config's line.backend)")
     p.add_argument("--device", help="modem serial port or FXO sound card (default: the config's)")
     p.add_argument("--config", type=Path, help="config file (default: DATA/config/current.yaml)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="data dir (default ./data)")
@@ -66,15 +69,16 @@ async def _periodic(box: Any) -> None:
         box.voicemail.purge()
 
 
-async def _follow_restores(box: Any, engine: Any, status: Any) -> None:
+async def _follow_restores(box: Any, runners: Any, status: Any) -> None:
     """The page (another process under systemd) hands restores over as a file: swap the
-    data between calls, never during one. A database replaced by other means (a manual
-    `ivrbox restore`) is reopened likewise."""
+    data between calls (on every line), never during one. A database replaced by other
+    means (a manual `ivrbox restore`) is reopened likewise."""
     from firmware.appliance import apply_pending_restore
+    from firmware.cli.lines_run import all_idle
 
     while True:
         await asyncio.sleep(RESTORE_CHECK_S)
-        if engine.state != "idle":
+        if not all_idle(runners):
             continue
         if not apply_pending_restore(box, status) and box.store.replaced():
             log.warning("the database was replaced: reopening it")
@@ -93,9 +97,26 @@ async def _watchdog() -> None:
         await asyncio.sleep(interval)
 
 
+def _entries(settings: Any, args: argparse.Namespace) -> tuple[Any, ...]:
+    """The config's lines; --line/--device override the one line of a one-line config."""
+    from firmware.errors import UsageError
+    from firmware.settings import line_list
+
+    entries = line_list(settings)
+    if not (args.line or args.device):
+        return entries
+    if len(entries) > 1:
+        raise UsageError("--line/--device choose the backend of a one-line config; this "
+                         f"config lists {len(entries)} lines: set them in its `lines:`")
+    first = entries[0]
+    return (first.model_copy(update={"backend": args.line or first.backend,
+                                     "device": args.device or first.device}),)
+
+
 async def _serve(args: argparse.Namespace) -> None:
     from firmware.appliance import (DEFAULT_CONFIG, Box, ConfigSource, StatusBoard,
-                                    data_config_path, open_line, release_line)
+                                    data_config_path)
+    from firmware.cli.lines_run import build_lines, run_lines
     from firmware.cli.systemd import notify
 
     listen = None
@@ -109,43 +130,40 @@ async def _serve(args: argparse.Namespace) -> None:
     box = Box(data, config)
     box.recover()
     settings = config.current()
-    kind = args.line or settings.line.backend
-    device = args.device or settings.line.device
+    entries = _entries(settings, args)
     status = StatusBoard(box.store.data.root)
-    line = open_line(kind, device, settings, **({"realtime": True} if kind == "sim" else {}))
-    engine = box.engine(line, line_name="line1", on_event=status.event_sink("line1"))
+    runners = build_lines(box, status, settings, entries)
     tasks: list[asyncio.Task[Any]] = []
     try:
         tasks += [asyncio.create_task(box.outbox.run(), name="outbox"),
                   asyncio.create_task(_periodic(box), name="purge"),
                   asyncio.create_task(_watchdog(), name="watchdog"),
-                  asyncio.create_task(_follow_restores(box, engine, status), name="restores")]
+                  asyncio.create_task(_follow_restores(box, runners, status), name="restores")]
         if listen is not None:
             from firmware.appliance import web_services
             from firmware.web.app import create_app, serve
 
-            app = create_app(web_services(box, status, line_name="line1", engine_in_process=True))
+            app = create_app(web_services(box, status, engine_in_process=True))
             tasks.append(asyncio.create_task(serve(app, *listen), name="web"))
-        await line.open()
-        status.set("line1", engine.state)
-        log.info("ready: line %s%s%s", kind, f" on {device}" if device else "",
+        tasks.append(asyncio.create_task(run_lines(runners), name="lines"))
+        for entry in entries:
+            log.info("line %s: %s%s", entry.name, entry.backend,
+                     f" on {entry.device}" if entry.device else "")
+        log.info("ready: %d line(s)%s", len(entries),
                  f", page on http://{args.web}" if listen else "")
         notify("READY=1")
-        tasks.append(asyncio.create_task(engine.run(), name="engine"))
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             task.result()  # raises if it failed; the web server also ends on Ctrl-C
     finally:
         notify("STOPPING=1")
-        for task in tasks:
+        for task in tasks:  # the lines task releases every line as it is cancelled
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await release_line(line)
-        status.set("line1", "stopped")
         box.close()
-        log.info("stopped: line on-hook")
+        log.info("stopped: lines on-hook")
 
 
 def run(args: argparse.Namespace) -> int:

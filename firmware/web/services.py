@@ -3,6 +3,7 @@
 API:
     WebServices(store, voicemail, prompts, config_path, settings, ...)   see the fields
     LineState(state, detail=None, last_error=None)    "idle" | "ringing" | "in_call" | "missing"
+                                                       (| "stopped": the engine is not running)
     SelfTestResult(name, ok, detail)
     EngineFactory                                      (line, settings_fn, on_event) -> Engine
     default_engine_factory(services) -> EngineFactory  an engine on the web's own store
@@ -62,7 +63,9 @@ class WebServices:
     prompts: Prompts
     config_path: Path  # <data>/config/current.yaml: the published config
     settings: Callable[[], Settings]  # the newest good published config
-    line_state: Callable[[], LineState] = lambda: LineState("idle")
+    line_state: Callable[[], LineState] = lambda: LineState("idle")  # the busiest line's
+    # (name, state) of every line, in the config's order; None = one unnamed line (line_state)
+    lines_state: Callable[[], list[tuple[str, LineState]]] | None = None
     config_error: Callable[[], str | None] = lambda: None  # why the newest file was refused
     selftest: Callable[[], list[SelfTestResult]] | None = None
     engine_factory: EngineFactory | None = None  # test calls; default: default_engine_factory

@@ -1,7 +1,7 @@
-"""The dashboard: is the line working, what happened today, day/night switch.
+"""The dashboard: is each line working, what happened today, day/night switch.
 
 Page: GET / ; POST /daynight (form: mode = open | closed | auto).
-API: GET /api/status, POST /api/daynight {"mode": "open"|"closed"|"auto", "until": "next"|"forever"}.
+API: GET /api/status (`line`: the busiest line's state; `lines`: each line's), POST /api/daynight {"mode": "open"|"closed"|"auto", "until": "next"|"forever"}.
 """
 
 from __future__ import annotations
@@ -64,17 +64,22 @@ def status_summary(web: WebContext) -> dict[str, Any]:
     settings = web.settings()
     now = s.clock_ms()
     line = s.line_state()
+    lines = s.lines_state() if s.lines_state is not None else [("", line)]
+    errors = [f"{name}: {state.last_error}" if name and len(lines) > 1 else state.last_error
+              for name, state in lines if state.last_error]
     new_messages = sum(s.voicemail.counts(box)[0] for box in settings.mailboxes)
     free = s.store.data.free_bytes()
     return {
         "line": {"state": line.state, "detail": line.detail},
+        "lines": [{"name": name, "state": state.state, "detail": state.detail}
+                  for name, state in lines],
         "calls_today": s.store.reports.count(since_ms=day_start_ms(now, settings.business.zone)),
         "new_messages": new_messages,
         "pending_callbacks": len(s.store.callbacks.open()),
         "schedule": schedule_state(web),
         "disk_free_bytes": free,
         "disk_low": free < LOW_DISK_BYTES,
-        "last_error": line.last_error or s.config_error(),
+        "last_error": "; ".join(errors) or line.last_error or s.config_error(),
     }
 
 

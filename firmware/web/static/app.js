@@ -20,15 +20,18 @@
     if (ask && !window.confirm(ask)) ev.preventDefault();
   });
 
-  // Dashboard: refresh the line state every few seconds.
-  const card = document.querySelector("[data-refresh-status]");
-  if (card) {
+  // Dashboard: refresh the line states every few seconds (a card per line when several).
+  const cards = document.querySelectorAll("[data-refresh-status]");
+  if (cards.length) {
     setInterval(async () => {
       try {
         const r = await fetch("/api/status", { headers: { Accept: "application/json" } });
         if (!r.ok) return;
         const s = await r.json();
-        card.className = card.className.replace(/state-\S+/, "state-" + s.line.state);
+        cards.forEach(card => {
+          const mine = (s.lines || []).find(l => l.name === card.dataset.line) || s.line;
+          card.className = card.className.replace(/state-\S+/, "state-" + mine.state);
+        });
       } catch (e) { /* offline for a moment: keep the last state */ }
     }, 5000);
   }
