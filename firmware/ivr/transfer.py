@@ -25,6 +25,7 @@ import numpy as np
 from firmware.dsp.level import rms_dbm0
 from firmware.ivr.call import CallEnded
 from firmware.ivr.context import CallContext
+from firmware.ivr.hunt import hunt
 from firmware.ivr.phrases import phrase
 from firmware.line.base import FRAME_SAMPLES, Frame, ms_to_samples
 from firmware.settings.flow import ForwardNode
@@ -194,9 +195,8 @@ async def run_forward(ctx: CallContext, node_id: str, node: ForwardNode) -> str 
         await ctx.call.play(ctx.services.prompts.render(phrase("connecting", ctx.language),
                                                         ctx.language), barge_in=False)
     flash_ms = ctx.settings.line.flash_ms_for(ctx.settings.business.country)
-    attempt = await _try(ctx, node, flash_ms)
+    attempt = await hunt(ctx, node, flash_ms, _try)  # one person, or a hunt list in order
     ctx.last_forward_result = attempt.result
-    ctx.log("forward_result", person=node.person, result=attempt.result, detail=attempt.detail)
     if attempt.result == "accepted":
         ctx.outcome = "forwarded"
         if ctx.settings.line.transfer == "transfer":

@@ -183,13 +183,32 @@ class ExtensionNode(BaseNode):
         return edges
 
 
+class HuntEntry(Model):
+    """One person of a hunt list, with what may differ from the node's defaults.
+    Written in full, or as just the person's key."""
+
+    person: str = Field(min_length=1, description="a key of `people`")
+    ring_timeout_s: Seconds | None = Field(None, description="empty = the node's ring_timeout_s")
+    accept: bool = Field(True, description="ask them to press the node's accept_key; false = "
+                                           "a desk phone with no voicemail, taken on answer")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: object) -> object:
+        return {"person": value} if isinstance(value, str) else value
+
+
 class ForwardNode(BaseNode):
     """Forward the call to a configured person (by key in `people`; never a number a
-    caller typed). The person hears `whisper` and accepts with `accept_key`; no answer
-    within `ring_timeout_s`, busy, refused, or outside their hours -> `fallback`."""
+    caller typed), or to a hunt list `people` tried in order with "still trying, please
+    hold" between them. The person hears `whisper` and accepts with `accept_key`; no
+    answer within `ring_timeout_s`, busy, refused, or outside their hours -> the next
+    in the list, then `fallback`."""
 
     type: Literal["forward"]
-    person: str = Field(min_length=1, description="a key of `people`")
+    person: str | None = Field(None, min_length=1, description="a key of `people` (or give `people`)")
+    people: tuple[HuntEntry, ...] | None = Field(
+        None, min_length=1, max_length=10, description="a hunt list: keys of `people`, tried in order")
     prompt: PromptId | None = Field(None, description="told to the caller first (\"connecting you\")")
     whisper: PromptId | None = Field(None, description="told to the person (\"call for sales, press 1\")")
     accept_key: DtmfKey | None = Field("1", description="the person's key to accept; null = no whisper check")
@@ -198,6 +217,18 @@ class ForwardNode(BaseNode):
     terminal = True
     _target_fields = _silent_fields = ("fallback",)
     _prompt_fields = ("prompt", "whisper")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ForwardNode:
+        if (self.person is None) == (self.people is None):
+            raise ValueError("give exactly one of 'person' or 'people' (a hunt list)")
+        return self
+
+    def hunt(self) -> tuple[HuntEntry, ...]:
+        """The people to try, in order (one entry for the single `person` form)."""
+        if self.people is not None:
+            return self.people
+        return (HuntEntry(person=self.person or ""),)
 
 
 class VoicemailNode(BaseNode):

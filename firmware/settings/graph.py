@@ -291,6 +291,11 @@ def _references(flow: Flow, sections: Mapping[str, Any], ids: frozenset[str],
                 and not _known("people", node.person, people, broken):
             found.append((here + ("person",), _missing("person", node.person, people)
                           + ": forwarding dials only the numbers in `people`"))
+        if isinstance(node, ForwardNode) and people is not None and node.people is not None:
+            found += [(here + ("people", i), _missing("person", entry.person, people)
+                       + ": forwarding dials only the numbers in `people`")
+                      for i, entry in enumerate(node.people)
+                      if not _known("people", entry.person, people, broken)]
         field = box_fields.get(type(node))
         box = getattr(node, field) if field else None
         if box is not None and boxes is not None and not _known("mailboxes", box, boxes, broken):
