@@ -20,3 +20,7 @@ ROUTERS += [menus.router, history.router]
 from firmware.web.routes import hours  # noqa: E402
 
 ROUTERS += [hours.router]
+
+from firmware.web.routes import lookups, settings_integrations  # noqa: E402 - webhooks, lookup tables
+
+ROUTERS += [settings_integrations.router, lookups.router]

@@ -1,6 +1,7 @@
 """Voicemail inbox per mailbox: play, download, mark heard, delete with undo.
 
-Pages: GET /voicemail?box=ID ; GET /voicemail/{id}/audio[?download=1] ;
+Pages: GET /voicemail?box=ID ; GET /voicemail/{id} (one message: where webhook and
+e-mail links point) ; GET /voicemail/{id}/audio[?download=1] ;
 POST /voicemail/{id}/heard | /unheard | /delete | /undelete.
 API: GET /api/voicemail?box=ID ; POST /api/voicemail/{id}/{heard|unheard|delete|undelete}.
 """
@@ -65,6 +66,15 @@ async def inbox(request: Request, box: str | None = None) -> Response:
     current = box if box in settings.mailboxes else (boxes[0][0] if boxes else None)
     messages = web.services.voicemail.list(current) if current else []
     return web.render(request, "voicemail.html", boxes=boxes, current=current, messages=messages,
+                      now_ms=web.services.clock_ms(), title=web.request_state(request).t("Voicemail"))
+
+
+@router.get("/voicemail/{message_id}", include_in_schema=False)
+async def one_message(request: Request, message_id: int) -> Response:
+    web = _web(request)
+    message = _message(web, message_id)
+    box = web.settings().mailboxes.get(message.mailbox)
+    return web.render(request, "voicemail_message.html", m=message, box_name=box.name if box else message.mailbox,
                       now_ms=web.services.clock_ms(), title=web.request_state(request).t("Voicemail"))
 
 
