@@ -44,6 +44,26 @@ def test_line_settings_publish_a_version_and_refuse_bad_values(client: TestClien
     assert r.status_code == 200 and load(services.config_path).line.device is None
 
 
+def test_with_several_lines_the_form_edits_the_chosen_line(client: TestClient, services) -> None:
+    import yaml
+
+    text = services.config_path.read_text(encoding="utf-8")
+    doc = yaml.safe_load(text)
+    doc["line"] = {"rings": 2}
+    doc["lines"] = [{"name": "front", "backend": "sim"}, {"name": "back", "backend": "sim"}]
+    services.config_path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    page = client.get("/settings/line?line=back")
+    assert page.status_code == 200 and "front" in page.text and 'value="back"' in page.text
+    r = post(client, "/settings/line", {"line": "back", "backend": "modem", "device": "/dev/ttyACM1",
+                                        "rings": "5", "transfer": "transfer"})
+    assert r.status_code == 303, r.text
+    settings = load(services.config_path)
+    back = next(e for e in settings.lines if e.name == "back")
+    front = next(e for e in settings.lines if e.name == "front")
+    assert (back.backend, back.device, back.rings) == ("modem", "/dev/ttyACM1", 5)
+    assert front.backend == "sim" and settings.line.device is None  # the others untouched
+
+
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []

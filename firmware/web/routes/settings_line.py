@@ -59,7 +59,9 @@ def detected_devices() -> dict[str, list[str]]:
 
 
 # -- the line -----------------------------------------------------------------------
-def save_line(web: WebContext, t: Any, values: dict[str, str]) -> tuple[int | None, dict[str, list[str]]]:
+def save_line(web: WebContext, t: Any, values: dict[str, str],
+              line_name: str | None = None) -> tuple[int | None, dict[str, list[str]]]:
+    """Save the line form: the one line (`line:`), or the named entry of `lines:`."""
     errors: dict[str, list[str]] = {}
     if values["backend"] not in BACKENDS:
         errors["backend"] = [t("Choose one of the listed kinds of line.")]
@@ -73,39 +75,62 @@ def save_line(web: WebContext, t: Any, values: dict[str, str]) -> tuple[int | No
         return None, errors
 
     def change(data: dict[str, Any]) -> None:
-        line = data.setdefault("line", {})
+        entries = data.get("lines") or []
+        line = next((e for e in entries if e.get("name") == line_name), None) if entries else None
+        if entries and line is None:
+            line = entries[0]
+        if line is None:
+            line = data.setdefault("line", {})
         line.update(backend=values["backend"], rings=rings, transfer=values["transfer"])
         line["device"] = values["device"].strip() or None
 
     return publish_change(web, change, "line settings", LINE_FIELDS)
 
 
+def _chosen_line(web: WebContext, name: str | None) -> str | None:
+    """With several lines, the one the form edits (the first unless named)."""
+    names = [entry.name for entry in web.settings().lines]
+    if not names:
+        return None
+    return name if name in names else names[0]
+
+
 def _line_page(request: Request, web: WebContext, values: dict[str, str], errors: dict[str, list[str]],
-               status: int = 200) -> Response:
+               status: int = 200, line_name: str | None = None) -> Response:
     t = web.request_state(request).t
     return web.render(request, "settings_line.html", status=status, v=values, errors=errors,
-                      backends=BACKENDS, transfers=TRANSFERS, devices=detected_devices(), title=t("Phone line"))
+                      backends=BACKENDS, transfers=TRANSFERS, devices=detected_devices(), title=t("Phone line"),
+                      line_names=[entry.name for entry in web.settings().lines], line_name=line_name)
 
 
-def _line_values(web: WebContext) -> dict[str, str]:
+def _line_values(web: WebContext, line_name: str | None) -> dict[str, str]:
     line = web.settings().line
-    return {"backend": line.backend, "device": line.device or "", "rings": str(line.rings), "transfer": line.transfer}
+    values = {"backend": line.backend, "device": line.device or "", "rings": str(line.rings),
+              "transfer": line.transfer}
+    entry = next((e for e in web.settings().lines if e.name == line_name), None)
+    if entry is not None:
+        values.update(backend=entry.backend, device=entry.device or "",
+                      rings=str(entry.rings or line.rings), transfer=entry.transfer or line.transfer)
+    return values
 
 
 @router.get("/settings/line", include_in_schema=False)
 async def line_page(request: Request) -> Response:
     web = _web(request)
-    return _line_page(request, web, _line_values(web), {})
+    name = _chosen_line(web, request.query_params.get("line"))
+    return _line_page(request, web, _line_values(web, name), {}, line_name=name)
 
 
 @router.post("/settings/line", include_in_schema=False)
 async def line_form(request: Request) -> Response:
     web = _web(request)
-    v = await form_values(request, ("backend", "device", "rings", "transfer"))
-    version, errors = save_line(web, web.request_state(request).t, v)
+    v = await form_values(request, ("backend", "device", "rings", "transfer", "line"))
+    name = _chosen_line(web, v.get("line"))
+    version, errors = save_line(web, web.request_state(request).t, v, name)
     if version is None:
-        return _line_page(request, web, v, errors, 422)
-    return RedirectResponse("/settings/line?notice=saved", status_code=303)
+        return _line_page(request, web, v, errors, 422, line_name=name)
+    suffix = f"&line={name}" if name else ""
+    return RedirectResponse(f"/settings/line?notice=saved{suffix}", status_code=303)
 
 
 class LineIn(BaseModel):
