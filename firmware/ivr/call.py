@@ -7,7 +7,8 @@ API:
     await call.collect(max_digits, first_ms, inter_ms, terminators="#") -> str
     await call.record(sink, max_ms=, silence_ms=, end_keys="#") -> Recording
     await call.pause(ms)                             silence, still listening
-    call.elapsed_ms, call.take_keys(), call.clear_keys()
+    call.elapsed_ms, call.take_keys(), call.clear_keys(), call.drop_keys_before(clock)
+    await call.dial(digits); call.dial_end       line clock when our own DTMF has ended
     call.secret = True                               keys are logged as "x" (PIN entry)
     CallEnded (CallerHungUp, CallTooLong, OfficePickedUp, LineLost): raised from any
     of the above when the call is over; the flow catches them at its top.
@@ -19,7 +20,8 @@ timeout a count of samples, so calls run faster than real time on the simulated 
 
 Keys are heard from audio by our own detector. Digits a half-duplex modem reports
 while it plays (`HardwareDtmf`) are merged in, dropping any that our detector already
-heard within `DUPLICATE_WINDOW_MS`. Silence while recording is judged against the
+heard within `DUPLICATE_WINDOW_MS`; two keys from the same source are always two
+keys (a fast "11" is 40 ms on, 40 ms off). Silence while recording is judged against the
 line's own noise floor (`activity.QuietDetector`). A caller who hangs up on an exchange that does
 not drop loop current is recognised by the reorder, busy or dial tone that follows.
 """
@@ -37,6 +39,7 @@ import numpy.typing as npt
 from firmware.dsp.callprogress import CallProgressDetector
 from firmware.dsp.dtmf import DtmfDetector, KeyDown
 from firmware.ivr.activity import QuietDetector
+from firmware.ivr.tty import TtyHeard, TtyWatch
 from firmware.line.base import (
     FRAME_SAMPLES,
     ExtensionOffHook,
@@ -51,6 +54,9 @@ from firmware.line.base import (
 )
 
 DUPLICATE_WINDOW_MS = 150  # a hardware digit this close to a detected one is the same key
+DIAL_DIGIT_MS = 200  # upper bound of one dialled digit (tone + gap) on any backend
+DIAL_PAUSE_MS = 1000  # a ',' in a dial string
+DIAL_ECHO_MS = 60  # echo of our own DTMF may arrive this much after the last tone
 HANGUP_TONES = frozenset({"reorder", "busy", "dial"})
 TRAILING_SILENCE_KEPT_MS = 300  # keep a little of the pause a message ends with
 KEY_TRIM_MARGIN_MS = 40  # cut a terminating '#' this much before its detected onset
@@ -89,6 +95,7 @@ class LineLost(CallEnded):
 class Key:
     digit: str
     at: int  # line clock (samples) at onset
+    source: str = "audio"  # "audio" (our detector), "modem" (HardwareDtmf), "pushed_back"
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,7 @@ class Call:
     ):
         self._line = line
         self._dtmf = DtmfDetector()
+        self.tty = TtyWatch()  # a text telephone is heard from the first frame (tty.py)
         self._progress = CallProgressDetector(country)
         self._start = line.clock
         self._deadline = self._start + ms_to_samples(max_call_ms)
@@ -131,6 +139,7 @@ class Call:
         self._dtmf_origin: int | None = None  # line clock of the detectors' sample 0
         self._progress_origin: int | None = None
         self._consulting = False
+        self.dial_end = self._start  # keys before this may be the echo of our own dialling
         self.secret = False  # while True, key events are logged without their digit
         self.tones: list[HeardTone] = []  # exchange tones heard while consulting
         self._on_event = on_event or (lambda kind, detail: None)
@@ -176,7 +185,7 @@ class Call:
             self._progress_origin = frame_start
         for event in self._dtmf.feed(frame):
             if isinstance(event, KeyDown):
-                self._add_key(Key(event.digit, event.start + self._dtmf_origin), source="audio")
+                self._add_key(Key(event.digit, event.start + self._dtmf_origin, "audio"))
         for tone in self._progress.feed(frame):
             at = tone.start + self._progress_origin
             if self._consulting:
@@ -184,25 +193,32 @@ class Call:
             elif tone.type in HANGUP_TONES and tone.end is None:
                 self._on_event("tone", {"type": tone.type})
                 raise CallerHungUp(tone.type, tone_start=at)
+        if not self._consulting and self.tty.feed(frame, frame_start):
+            heard_at = self.tty.heard_at or frame_start
+            first = self.tty.first_char_at or heard_at
+            self._on_event("tty", {"latency_ms": int(samples_to_ms(heard_at - first))})
+            raise TtyHeard(heard_at)
         for event in self._line.poll_events():
             if isinstance(event, Hangup):
                 raise CallerHungUp(event.cause.value if isinstance(event.cause, HangupCause)
                                    else str(event.cause))
             if isinstance(event, HardwareDtmf):
-                self._add_key(Key(event.digit, event.at), source="modem")
+                self._add_key(Key(event.digit, event.at, "modem"))
             elif isinstance(event, ExtensionOffHook):
                 raise OfficePickedUp("an office phone was picked up")
             elif isinstance(event, LineStatus) and event.state == "missing":
                 raise LineLost(event.detail or "line missing")
 
-    def _add_key(self, key: Key, source: str) -> None:
+    def _add_key(self, key: Key) -> None:
+        """Queue a heard key; the same key reported by the other source is dropped."""
         window = ms_to_samples(DUPLICATE_WINDOW_MS)
-        if any(k.digit == key.digit and abs(k.at - key.at) <= window for k in self._recent):
+        if any(k.digit == key.digit and k.source != key.source and abs(k.at - key.at) <= window
+               for k in self._recent):
             return
         self._recent.append(key)
         self._keys.append(key)
         self._on_event("key", {"digit": SECRET_DIGIT if self.secret else key.digit,
-                               "source": source})
+                               "source": key.source})
 
     # -- keys -------------------------------------------------------------------------
     def take_keys(self) -> str:
@@ -215,10 +231,15 @@ class Call:
 
     def push_back(self, digit: str) -> None:
         """Return a key a node did not want, so the next node gets it (type-ahead)."""
-        self._keys.appendleft(Key(digit, self.now))
+        self._keys.appendleft(Key(digit, self.now, "pushed_back"))
 
     def clear_keys(self) -> None:
         self._keys.clear()
+
+    def drop_keys_before(self, clock: int) -> None:
+        """Forget keys whose onset came before `clock` (e.g. the caller's, or the echo of
+        our own dialling, when only a third party's answer may count)."""
+        self._keys = deque(k for k in self._keys if k.at >= clock)
 
     def _pop_key(self) -> Key | None:
         return self._keys.popleft() if self._keys else None
@@ -230,6 +251,7 @@ class Call:
         `tones` instead of ending the call."""
         self._consulting = on
         self.tones.clear()
+        self.clear_keys()  # the caller's keys never answer for the third party, nor back
         self._progress.reset()
         self._progress_origin = None
 
@@ -237,7 +259,13 @@ class Call:
         await self._line.flash(ms)
 
     async def dial(self, digits: str) -> None:
+        """Dial; `dial_end` is set to when the last of our own tones (and its echo) is
+        over, whether the backend blocks while dialling or queues the audio."""
+        start = self.now
+        self.clear_keys()
         await self._line.dial(digits)
+        length_ms = sum(DIAL_PAUSE_MS if d == "," else DIAL_DIGIT_MS for d in digits)
+        self.dial_end = max(self.now, start + ms_to_samples(length_ms + DIAL_ECHO_MS))
 
     # -- actions ----------------------------------------------------------------------
     async def play(self, audio: npt.NDArray[np.int16], *, barge_in: bool = True) -> bool:

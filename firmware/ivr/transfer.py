@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from firmware.dsp.level import rms_dbm0
-from firmware.ivr.call import CallEnded
+from firmware.ivr.call import CallEnded, CallTooLong
 from firmware.ivr.context import CallContext
 from firmware.ivr.hunt import hunt
 from firmware.ivr.phrases import phrase
@@ -39,7 +39,7 @@ VOICE_DECAY = 2  # a non-voice frame takes back half a frame of counted voice
 WHISPER_TRIES = 2
 ACCEPT_WAIT_MS = 5000
 FLASH_GAP_MS = 800  # between the two flashes that drop a third party
-CONFERENCE_WATCH_MS = 4 * 60 * 60 * 1000
+CONFERENCE_WATCH_MS = 4 * 60 * 60 * 1000  # the conference's own bound, not limits.max_call_s
 CONFERENCE_QUIET_MS = 60_000  # nobody said a word for this long: everyone has left
 CONFERENCE_QUIET_DBM0 = -45.0
 BACK_SETTLE_MS = 100
@@ -83,17 +83,24 @@ async def _wait_dial_tone(ctx: CallContext) -> bool:
 
 
 async def _ring(ctx: CallContext, number: str, timeout_ms: float) -> Attempt:
-    """Dial and listen until busy, a voice, or no answer within `timeout_ms`."""
+    """Dial and listen until busy, a voice, or no answer within `timeout_ms`.
+
+    Only a key whose onset comes after our own dialling (and its echo) has ended can be
+    the party's: the caller's type-ahead and our DTMF heard back are not answers."""
     call = ctx.call
     await call.dial(number)
     call.tones.clear()
     end = call.now + ms_to_samples(timeout_ms)
+    while call.now < call.dial_end:
+        await call.step()
+    call.clear_keys()
     voice_run = 0
     while call.now < end:
         frame = await call.step()
         kinds = {t.type for t in call.tones}
         if kinds & {"busy", "reorder", "sit"}:
             return Attempt("busy", ",".join(sorted(kinds)))
+        call.drop_keys_before(call.dial_end)
         if call.has_keys():
             return Attempt("answered", "key")
         if any(t.type == "ringback" and t.ended for t in call.tones):
@@ -111,6 +118,7 @@ async def _whisper(ctx: CallContext, node: ForwardNode) -> Attempt:
     call = ctx.call
     if node.accept_key is None:
         return Attempt("accepted", "no whisper check")
+    call.drop_keys_before(call.dial_end)  # only the party's keys, pressed after dialling
     for attempt in range(WHISPER_TRIES):
         if attempt or not call.has_keys():
             call.clear_keys()
@@ -175,11 +183,13 @@ async def _watch_conference(ctx: CallContext) -> None:
     """Stay on the line (silent) until a hang-up is heard or nobody talks any more.
 
     On plain 3-way calling the exchange may not tell the box that both others have
-    left, so a long silence ends the watch too."""
+    left, so a long silence ends the watch too. The caller and the person may talk
+    past the menu's `limits.max_call_s`: the conference has its own bound, and the
+    call's time limit is moved to it (CallTooLong when that runs out too)."""
     call = ctx.call
-    end = call.now + ms_to_samples(CONFERENCE_WATCH_MS)
+    call.grace(CONFERENCE_WATCH_MS)
     quiet_since = call.now
-    while call.now < end:
+    while True:
         frame = await call.step()
         if rms_dbm0(frame) >= CONFERENCE_QUIET_DBM0:
             quiet_since = call.now
@@ -206,6 +216,9 @@ async def run_forward(ctx: CallContext, node_id: str, node: ForwardNode) -> str 
         ctx.end_reason = "conference_ended"
         try:
             await _watch_conference(ctx)
+        except CallTooLong:
+            ctx.end_reason = "max_call_length"
+            ctx.log("max_call_length")
         except CallEnded:
             pass
         return None
