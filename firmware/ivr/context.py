@@ -23,8 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from firmware.errors import AudioFormatError, StoreError
 from firmware.ivr.call import Call
 from firmware.ivr.prompts import Prompts
+from firmware.ivr.tty import announce as announce_tty
 from firmware.line.base import CallerId, samples_to_ms
 from firmware.settings import Settings
 from firmware.store import Store
@@ -100,10 +102,19 @@ class CallContext:
         return self.language if prompt.has(self.language) else self.settings.business.default_language
 
     def prompt_audio(self, prompt_id: str):  # -> int16 array
+        """The prompt's recording, or its text spoken when the file is refused (a path
+        that leaves the data dir) or unreadable: a bad file never silences the line."""
         prompt = self.settings.prompts[prompt_id]
         language = self.prompt_language(prompt_id)
         text = prompt.text(language) or ""
         rel = prompt.file.get(language)
+        if rel and text:
+            try:
+                path = self.services.store.data.absolute(rel)
+                return self.services.prompts.render(text, language, path)
+            except (StoreError, AudioFormatError) as exc:
+                self.log("prompt_file_failed", prompt=prompt_id, error=type(exc).__name__)
+            return self.services.prompts.render(text, language)
         path = self.services.store.data.absolute(rel) if rel else None
         return self.services.prompts.render(text, language, path)
 
@@ -112,7 +123,11 @@ class CallContext:
         if not prompt_id:
             return False
         self.log("prompt", prompt=prompt_id, language=self.prompt_language(prompt_id))
-        return await self.call.play(self.prompt_audio(prompt_id), barge_in=barge_in)
+        pressed = await self.call.play(self.prompt_audio(prompt_id), barge_in=barge_in)
+        if self.call.tty.announce and not pressed:  # business.announce_tty (ivr/tty.py)
+            self.log("tty_announced")
+            await announce_tty(self.call)
+        return pressed
 
     async def say_words(self, ids: list[str], *, barge_in: bool = True) -> bool:
         audio = self.services.prompts.words(ids, self.language)

@@ -20,6 +20,8 @@ from firmware.ivr.lookup import run_lookup
 from firmware.ivr.mailnodes import run_callback, run_mailbox_login, run_voicemail
 from firmware.ivr.phrases import phrase
 from firmware.ivr.transfer import run_forward
+from firmware.ivr.tty import TtyHeard
+from firmware.ivr.ttynodes import TEXT_HANDLERS, text_goodbye
 
 HANDLERS: dict[str, nodes.Handler] = {
     **nodes.HANDLERS,
@@ -34,13 +36,31 @@ MAX_NODE_VISITS = 200  # a guard far above any real path; the flow check bounds 
 
 
 async def _goodbye(ctx: CallContext, key: str) -> None:
+    if ctx.call.tty.heard:
+        await text_goodbye(ctx, key)
+        return
     text = phrase(key, ctx.language)
-    await ctx.call.play(ctx.services.prompts.render(text, ctx.language), barge_in=False)
+    try:
+        await ctx.call.play(ctx.services.prompts.render(text, ctx.language), barge_in=False)
+    except TtyHeard:  # a TTY heard during the goodbye: say it in text
+        await text_goodbye(ctx, key)
+
+
+async def _run_node(ctx: CallContext, node_id: str, node: object, kind: str) -> str | None:
+    """Run a node by voice, or in text once a TTY is heard (then this node starts over)."""
+    if ctx.call.tty.heard:
+        return await TEXT_HANDLERS[kind](ctx, node_id, node)
+    try:
+        return await HANDLERS[kind](ctx, node_id, node)
+    except TtyHeard:
+        ctx.call.clear_keys()
+        return await TEXT_HANDLERS[kind](ctx, node_id, node)
 
 
 async def run_flow(ctx: CallContext, entry: str) -> None:
     node_id: str | None = entry
     last_type = ""
+    ctx.call.tty.announce = ctx.settings.business.announce_tty
     try:
         visits = 0
         while node_id is not None:
@@ -53,7 +73,7 @@ async def run_flow(ctx: CallContext, entry: str) -> None:
             last_type = node.type  # type: ignore[attr-defined]
             ctx.path.append(node_id)
             ctx.log("node", type=last_type)
-            node_id = await HANDLERS[last_type](ctx, node_id, node)
+            node_id = await _run_node(ctx, node_id, node, last_type)
         if last_type not in ("hangup", "forward"):
             await _goodbye(ctx, "goodbye")
         ctx.end_reason = ctx.end_reason or "goodbye"

@@ -69,6 +69,8 @@ class Business(Model):
         ("en",), min_length=1, description="languages callers can choose; every prompt needs each of them"
     )
     default_language: Language = Field("en", description="language a call starts in")
+    announce_tty: bool = Field(False, description="after the first spoken prompt, tell TTY (text "
+                               "telephone) users in Baudot to press any key")
 
     @field_validator("timezone")
     @classmethod

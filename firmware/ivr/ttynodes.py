@@ -1,0 +1,215 @@
+"""The flow in text, for a TTY caller: every node's prompt sent as Baudot, typed digits
+as keys, a voicemail as a typed message.
+
+API:
+    TEXT_HANDLERS[node_type] -> async handler(ctx, node_id, node) -> next node id | None
+    prompt_text(ctx, prompt_id) -> str      the prompt's English text (Baudot is A-Z 0-9)
+    await text_goodbye(ctx, key="goodbye")  a built-in phrase ending with SK
+
+What a TTY caller gets, node by node: menus, extensions, surveys and screens are sent
+as text ending with "GA" (go ahead) and answered by typing the digits; a play node is
+sent as text; a schedule node decides as it does for a voice call; the language node is
+skipped (TTYs carry English letters only). A voicemail becomes a typed message, ended
+by "GA"/"SK" or a pause, stored as text and notified like a voicemail. Nobody at the
+office can take a TTY call by phone, so a forward goes straight to its fallback; the
+callback, mailbox-login and lookup nodes need read-outs or secrets spoken and go to
+their next/fail/fallback with a short explanation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from firmware.errors import StoreError
+from firmware.ivr import nodes, tty
+from firmware.ivr.context import CallContext
+from firmware.ivr.phrases import phrase
+
+TEXT_LANGUAGE = "en"
+TURN_WAIT_MS = 60_000  # a TTY user reads the text, then types: give a minute
+TYPING_PAUSE_MS = 8_000  # a pause this long ends a typed answer without GA
+MESSAGE_PAUSE_MS = 30_000  # a message is slow to type: a longer pause ends it
+MESSAGE_MAX_MS = 10 * 60_000
+MAX_ATTEMPTS = 3
+
+Handler = Any
+
+
+def prompt_text(ctx: CallContext, prompt_id: str | None) -> str:
+    if not prompt_id:
+        return ""
+    prompt = ctx.settings.prompts[prompt_id]
+    return prompt.text(TEXT_LANGUAGE) or ""
+
+
+def _phrase(key: str, **values: object) -> str:
+    return phrase(key, TEXT_LANGUAGE, **values)
+
+
+async def _send(ctx: CallContext, text: str, end: str = "GA") -> None:
+    ctx.log("tty_sent", text=tty.lines(text))
+    await tty.send(ctx.call, text, end)
+
+
+async def _typed_digits(ctx: CallContext, complete: Any = None) -> str:
+    """Digits the caller types in one turn (other characters are ignored)."""
+    text = await tty.read(ctx.call, TURN_WAIT_MS, TYPING_PAUSE_MS,
+                          stop=lambda t: complete is not None and complete(tty.digits_in(t)))
+    digits = tty.digits_in(text)
+    ctx.log("tty_typed", keys=digits if not ctx.call.secret else "x" * len(digits))
+    return digits
+
+
+async def text_goodbye(ctx: CallContext, key: str = "goodbye") -> None:
+    await _send(ctx, _phrase(key), end="SK")
+
+
+async def run_menu(ctx: CallContext, node_id: str, node: Any) -> str | None:
+    options = dict(node.options)
+    retries = node.retries or ctx.settings.limits.max_retries
+
+    def complete(digits: str) -> bool:
+        return digits in options and not any(o != digits and o.startswith(digits) for o in options)
+
+    text = prompt_text(ctx, node.prompt)
+    for attempt in range(1, retries + 1):
+        await _send(ctx, text)
+        digits = await _typed_digits(ctx, complete)
+        choice = next((digits[:n] for n in range(len(digits), 0, -1) if digits[:n] in options), None)
+        if choice is not None:
+            ctx.log("choice", keys=choice, target=options[choice], tty=True)
+            return options[choice]
+        ctx.log("invalid" if digits else "timeout", keys=digits, attempt=attempt, tty=True)
+        text = prompt_text(ctx, node.invalid_prompt if digits else node.timeout_prompt) \
+            or _phrase("invalid" if digits else "timeout")
+        text = f"{text} {prompt_text(ctx, node.prompt)}"
+    ctx.log("retries_exhausted", target=node.final)
+    return node.final
+
+
+async def run_play(ctx: CallContext, node_id: str, node: Any) -> str | None:
+    await _send(ctx, prompt_text(ctx, node.prompt), end="")
+    return node.next
+
+
+async def run_hangup(ctx: CallContext, node_id: str, node: Any) -> str | None:
+    await _send(ctx, prompt_text(ctx, node.prompt) or _phrase("goodbye"), end="SK")
+    ctx.outcome = ctx.outcome if ctx.outcome != "hung_up" else "handled_in_menu"
+    ctx.end_reason = ctx.end_reason or "goodbye"
+    return None
+
+
+async def run_language(ctx: CallContext, node_id: str, node: Any) -> str | None:
+    ctx.log("language", language=TEXT_LANGUAGE, tty=True)
+    return node.next
+
+
+async def run_extension(ctx: CallContext, node_id: str, node: Any) -> str | None:
+    retries = node.retries or ctx.settings.limits.max_retries
+    for attempt in range(1, retries + 1):
+        await _send(ctx, prompt_text(ctx, node.prompt))
+        digits = await _typed_digits(ctx, lambda d: d in node.extensions)
+        if digits in node.extensions:
+            ctx.log("extension", digits=digits, target=node.extensions[digits], tty=True)
+            return node.extensions[digits]
+        ctx.log("invalid" if digits else "timeout", keys=digits, attempt=attempt, tty=True)
+    return node.final
+
+
+async def run_survey(ctx: CallContext, node_id: str, node: Any) -> str | None:
+    await _send(ctx, prompt_text(ctx, node.question))
+    digits = await _typed_digits(ctx, lambda d: len(d) >= 1)
+    if digits[:1] and digits[:1] in node.answers:
+        ctx.services.store.surveys.add(node_id, node.question, digits[:1], call_id=ctx.call_id)
+        ctx.log("survey", answer=digits[:1], tty=True)
+        await _send(ctx, prompt_text(ctx, node.thanks_prompt) or _phrase("survey_thanks"), end="")
+    return node.next
+
+
+async def run_screen(ctx: CallContext, node_id: str, node: Any) -> str | None:
+    for attempt in range(1, node.attempts + 1):
+        await _send(ctx, prompt_text(ctx, node.prompt))
+        digits = await _typed_digits(ctx, lambda d: len(d) >= 1)
+        if digits[:1] == node.key:
+            ctx.log("screen_passed", tty=True)
+            return node.next
+        ctx.log("screen_failed", keys=digits, attempt=attempt, tty=True)
+    ctx.outcome = "screened_out"
+    return node.fail
+
+
+async def run_forward(ctx: CallContext, node_id: str, node: Any) -> str | None:
+    ctx.log("forward_result", person=node.person, result="tty", outcome="tty_caller",
+            detail="a TTY call cannot be put through by voice")
+    ctx.last_forward_result = "no_answer"
+    await _send(ctx, _phrase("not_reached"), end="")
+    return node.fallback
+
+
+async def run_voicemail(ctx: CallContext, node_id: str, node: Any) -> str | None:
+    mailbox = ctx.settings.mailboxes[node.mailbox]
+    kind = node.greeting
+    if kind == "auto":
+        kind = "busy" if ctx.last_forward_result == "busy" else "unavailable"
+    greeting = _phrase(f"{kind}_greeting", name=mailbox.name).split(".")[0]
+    await _send(ctx, f"{greeting}. Please type your message. End with SK.")
+    ctx.log("recording", mailbox=node.mailbox, tty=True)
+    typed = await tty.read(ctx.call, TURN_WAIT_MS, MESSAGE_PAUSE_MS, until=("SK",),
+                           max_ms=MESSAGE_MAX_MS)
+    text = tty.strip_marks(typed)
+    if not text:
+        ctx.log("message_dropped", mailbox=node.mailbox, chars=0, tty=True)
+        return node.next
+    caller = ctx.caller
+    try:
+        saved = ctx.services.voicemail.add_text(
+            node.mailbox, text, call_id=ctx.call_id,
+            caller_number=caller.number if caller else None,
+            caller_name=caller.name if caller else None)
+    except StoreError as exc:
+        ctx.log("record_refused", reason=str(exc), tty=True)
+        await _send(ctx, _phrase("cannot_record"), end="")
+        return node.next
+    ctx.outcome = "voicemail"
+    ctx.log("message_saved", mailbox=node.mailbox, message=saved.id, chars=len(text), tty=True)
+    notify = ctx.services.notify
+    if notify is not None:
+        tty_message = getattr(notify, "tty_message", None)
+        (tty_message or notify.voicemail)(saved.id, node.mailbox)
+    await _send(ctx, _phrase("message_saved"), end="")
+    return node.next
+
+
+async def _not_by_tty(ctx: CallContext, target: str | None) -> str | None:
+    ctx.log("tty_unsupported", target=target)
+    await _send(ctx, "This service is not available by TTY.", end="")
+    return target
+
+
+async def run_callback(ctx: CallContext, node_id: str, node: Any) -> str | None:
+    return await _not_by_tty(ctx, node.next)
+
+
+async def run_mailbox_login(ctx: CallContext, node_id: str, node: Any) -> str | None:
+    return await _not_by_tty(ctx, node.fail)
+
+
+async def run_lookup(ctx: CallContext, node_id: str, node: Any) -> str | None:
+    return await _not_by_tty(ctx, node.fallback)
+
+
+TEXT_HANDLERS: dict[str, Handler] = {
+    "menu": run_menu,
+    "play": run_play,
+    "hangup": run_hangup,
+    "schedule": nodes.run_schedule,  # no audio: decides the same way
+    "language": run_language,
+    "extension": run_extension,
+    "survey": run_survey,
+    "screen": run_screen,
+    "forward": run_forward,
+    "voicemail": run_voicemail,
+    "callback": run_callback,
+    "mailbox_login": run_mailbox_login,
+    "lookup": run_lookup,
+}
