@@ -120,3 +120,22 @@ def test_text_is_sent_in_short_baudot_safe_lines() -> None:
     text = lines("For sales press 1, for support press 2 # and * work too. Ünïcode 營業")
     assert all(len(line) <= 32 for line in text.split("\r\n"))
     assert "POUND" in text and "STAR" in text and "Ü" not in text
+
+
+def test_the_typed_message_goes_to_webhooks_and_e_mail_as_text(make_phone) -> None:
+    from firmware.notify.email import EMAIL_KIND
+    from firmware.notify.webhook import WEBHOOK_KIND
+
+    phone = make_phone({
+        "smtp": {"host": "127.0.0.1", "port": 2525, "security": "none", "sender": "box@example.com"},
+        "mailboxes": {"support": {"email": ["support@example.com"]}},
+        "webhooks": {"office": {"url": "http://127.0.0.1:9/in", "secret": "a-webhook-secret-0123"}},
+    })
+    script = [Silence(1500), typing("HI GA"), Silence(15_000), typing("3"), Silence(20_000),
+              typing("NEED HELP SK"), Silence(15_000), *parse_script("hangup")]
+    phone.call(script, number=KNOWN)
+    hooks = {j.payload["event"]["event"]: j.payload["event"]["data"]
+             for j in phone.store.jobs.list() if j.kind == WEBHOOK_KIND}
+    assert hooks["tty_message"]["text"] == "NEED HELP"
+    [mail] = [j.payload for j in phone.store.jobs.list() if j.kind == EMAIL_KIND]
+    assert "NEED HELP" in str(mail)
