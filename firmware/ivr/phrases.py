@@ -111,6 +111,26 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "Your greeting has been saved.",
         "zh-TW": "問候語已儲存。",
     },
+    "greeting_review": {
+        "en": "This is your new greeting.",
+        "zh-TW": "以下是您的新問候語。",
+    },
+    "greeting_confirm": {
+        "en": "To keep it, press 1. To record it again, press 2. To cancel, press star.",
+        "zh-TW": "保留請按 1，重錄請按 2，取消請按星號。",
+    },
+    "greeting_too_short": {
+        "en": "Sorry, that greeting was too short.",
+        "zh-TW": "抱歉，問候語太短。",
+    },
+    "greeting_cancelled": {
+        "en": "Your greeting was not changed.",
+        "zh-TW": "問候語未變更。",
+    },
+    "error_goodbye": {
+        "en": "Sorry, something went wrong on our side. Please call again later. Goodbye.",
+        "zh-TW": "抱歉，系統發生問題，請稍後再來電。再見。",
+    },
     "night_mode": {
         "en": "The office is now in night mode.",
         "zh-TW": "已切換為下班模式。",

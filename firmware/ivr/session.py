@@ -9,9 +9,15 @@ The call ends when a handler returns None (a goodbye), when the caller hangs up
 (loop-current drop, or the exchange's tone), when the maximum call length is reached
 (the caller is told), when an office phone is picked up, or when the line is lost.
 Each way is written to the call log as `end_reason`, with the node it happened in.
+Anything else that goes wrong inside the flow (a damaged file, text-to-speech missing,
+a full disk) is a bug or a fault of this box, not the caller's: it is logged as an
+`error` event, the call ends with outcome "error" after a spoken apology (if even that
+can be played), and the engine goes on to the next call.
 """
 
 from __future__ import annotations
+
+import logging
 
 from firmware.ivr import nodes
 from firmware.ivr.call import CallEnded, CallerHungUp, CallTooLong
@@ -31,6 +37,7 @@ HANDLERS: dict[str, nodes.Handler] = {
     "mailbox_login": run_mailbox_login,
     "lookup": run_lookup,
 }
+log = logging.getLogger("ivrbox.session")
 GOODBYE_GRACE_MS = 10_000
 MAX_NODE_VISITS = 200  # a guard far above any real path; the flow check bounds loops
 
@@ -95,3 +102,18 @@ async def run_flow(ctx: CallContext, entry: str) -> None:
         ctx.log("ended", cause=ended.cause)
         if ended.cause == "office_picked_up":
             ctx.outcome = "office_picked_up"
+    except Exception as exc:  # never dead air, never a stopped engine: apologise and end
+        log.exception("call %s failed in node %s", ctx.call_id, ctx.node)
+        ctx.outcome, ctx.end_reason = "error", f"error:{type(exc).__name__}"
+        ctx.log("error", type=type(exc).__name__, detail=str(exc)[:200])
+        await _apologise(ctx)
+
+
+async def _apologise(ctx: CallContext) -> None:
+    ctx.call.grace(GOODBYE_GRACE_MS)
+    try:
+        await _goodbye(ctx, "error_goodbye")
+    except CallEnded:
+        pass
+    except Exception:  # even the apology cannot be rendered: hang up without it
+        log.exception("call %s: the apology failed too", ctx.call_id)
