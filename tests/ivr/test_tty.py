@@ -12,7 +12,7 @@ from firmware.ivr.tty import TtyWatch, lines
 from firmware.line.base import FRAME_SAMPLES, ms_to_samples, samples_to_ms
 from firmware.line.sim import Silence, Speak, parse_script
 from tests.dsp import talkoff
-from tests.ivr.conftest import KNOWN
+from tests.ivr.conftest import CLOSED, KNOWN
 
 DETECT_LIMIT_MS = 600.0  # issue 8: a TTY caller recognised within 600 ms of their first character
 
@@ -139,3 +139,26 @@ def test_the_typed_message_goes_to_webhooks_and_e_mail_as_text(make_phone) -> No
     assert hooks["tty_message"]["text"] == "NEED HELP"
     [mail] = [j.payload for j in phone.store.jobs.list() if j.kind == EMAIL_KIND]
     assert "NEED HELP" in str(mail)
+
+
+def test_a_tty_heard_during_the_voicemail_greeting_leaves_a_typed_message(make_phone) -> None:
+    phone = make_phone()
+    # closed: "We are closed." then the general mailbox's spoken greeting
+    script = [Silence(3500), typing("GA"), Silence(14_000), typing("OPEN TOMORROW? SK"),
+              Silence(15_000), *parse_script("hangup")]
+    summary, caller = phone.call(script, number=KNOWN, when=CLOSED)
+    assert "general_vm" in summary.path
+    [message] = phone.box.services.voicemail.list("general")
+    assert message.text == "OPEN TOMORROW?"
+    assert "GENERAL IS NOT AVAILABLE. PLEASE TYPE YOUR MESSAGE" in box_text(caller)
+
+
+def test_a_forward_in_text_goes_to_its_fallback_without_dialling(make_phone) -> None:
+    phone = make_phone()
+    script = [Silence(1000), typing("GA"), Silence(10_000), typing("2"), Silence(30_000),
+              *parse_script("hangup")]
+    summary, caller = phone.call(script, number=KNOWN)
+    assert phone.dialled == []
+    assert phone.first("forward_result")["outcome"] == "tty_caller"
+    assert "busy_vm" in summary.path
+    assert "TYPE YOUR MESSAGE" in box_text(caller)
