@@ -268,17 +268,24 @@ class Call:
         self.dial_end = max(self.now, start + ms_to_samples(length_ms + DIAL_ECHO_MS))
 
     # -- actions ----------------------------------------------------------------------
+    def keys_since(self, clock: int) -> bool:
+        """A key pressed (onset) at or after `clock` is queued."""
+        return any(k.at >= clock and k.source != "pushed_back" for k in self._keys)
+
     async def play(self, audio: npt.NDArray[np.int16], *, barge_in: bool = True) -> bool:
-        """Play audio; with barge-in, stop at the first key (kept for the menu)."""
+        """Play audio; with barge-in, stop at the first key pressed *during* it (kept
+        for the node that collects keys). Keys typed earlier, or pushed back by the node
+        before, wait in the queue: an announcement is never skipped on their account."""
         samples = np.asarray(audio, dtype=np.int16)
+        started = self.now
         for i in range(0, len(samples), FRAME_SAMPLES):
-            if barge_in and self._keys:
+            if barge_in and self.keys_since(started):
                 return True
             frame = samples[i : i + FRAME_SAMPLES]
             if len(frame) < FRAME_SAMPLES:
                 frame = np.concatenate([frame, np.zeros(FRAME_SAMPLES - len(frame), np.int16)])
             await self.step(frame)
-        return barge_in and bool(self._keys)
+        return barge_in and self.keys_since(started)
 
     async def pause(self, ms: float) -> None:
         end = self.now + ms_to_samples(ms)

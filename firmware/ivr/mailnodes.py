@@ -33,11 +33,14 @@ INTER_DIGIT_MS = 4000
 
 
 async def _play_greeting(ctx: CallContext, mailbox_id: str, kind: str) -> str | None:
-    """Play the mailbox greeting; returns a key that changes course, if pressed."""
+    """Play the mailbox greeting; returns a key that changes course, if pressed during
+    it or typed ahead (a caller who knows to press 0 for the operator need not wait)."""
     mailbox = ctx.settings.mailboxes[mailbox_id]
     greeting = mailbox.greetings.active(kind, ctx.local_now())  # type: ignore[arg-type]
     call = ctx.call
-    call.clear_keys()
+    pending = [k for k in call.take_keys() if k in GREETING_KEYS.values()]
+    if pending:
+        return pending[0]
     if greeting.prompt:
         await ctx.say(greeting.prompt)
     else:

@@ -72,7 +72,7 @@ async def run_menu(ctx: CallContext, node_id: str, node: MenuNode) -> str | None
     replay = True
     timeout_ms = node.first_key_timeout_s * S_TO_MS
     while failures < retries:
-        if replay:
+        if replay and not ctx.call.has_keys():  # a caller who typed ahead knows the menu
             await ctx.say(node.prompt)
         replay = True
         key = await ctx.call.wait_key(timeout_ms)

@@ -49,3 +49,23 @@ def test_a_key_the_modem_reports_as_well_counts_once_and_fast_repeats_twice(make
     phone.call(FAST_11, number=KNOWN, setup=_modem_reports_keys_too)
     assert phone.first("extension")["digits"] == "11"
     assert [d["digit"] for d in phone.of("key")] == ["4", "1", "1"]
+
+
+LANGUAGE_FIRST = {"flow": {"entry": "pick", "nodes": {"pick": {
+    "type": "language", "prompt": "language", "options": {"8": "zh-TW", "9": "en"},
+    "timeout_s": 3, "next": "start"}}}}
+
+
+def test_a_key_typed_ahead_neither_cuts_the_announcement_nor_is_lost_at_the_greeting(
+        make_phone) -> None:
+    from tests.ivr.barge import heard_prompt_until
+
+    phone = make_phone(LANGUAGE_FIRST)
+    # "0" during the language prompt: not a language, so it is pushed back
+    summary, caller = phone.call("wait 0.5; press 0; wait 40; hangup", number=KNOWN, when=CLOSED)
+    closed = phone.prompts.render("We are closed.", "en")
+    start = heard_prompt_until(caller, closed[:160])  # where the announcement began
+    assert heard_prompt_until(caller, closed) - start >= len(closed) - 160  # heard whole
+    assert summary.path[:4] == ("pick", "start", "closed", "general_vm")
+    assert phone.first("operator")["node"] == "general_vm"  # the greeting honoured "0"
+    assert summary.path[4] == "operator"

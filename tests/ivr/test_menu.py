@@ -53,7 +53,8 @@ def test_invalid_choices_play_the_invalid_prompt_then_go_to_final(make_phone) ->
     summary, _ = phone.call("wait 0.5; press A; waitsilence 0.5; press D; wait 20; hangup",
                             number=KNOWN)
     assert [d["keys"] for d in phone.of("invalid")] == ["A", "D"]
-    assert phone.prompts_played()[:3] == ["main", "invalid", "main"]
+    # "D" came during the invalid prompt: typed ahead, so the menu is not replayed
+    assert phone.prompts_played()[:2] == ["main", "invalid"]
     assert summary.path[:3] == ("start", "main", "general_vm")
 
 
