@@ -15,6 +15,8 @@ API:
     node_fields(problems, data, node_id) -> {field: [message]}   config problems beside
                                              the fields of one step's form
     node_of(path) -> str | None              the step a config problem is about
+    hunt_rows(node) -> [(person, ring, accept)]  a forward step's people as form rows
+                                             (the one `person` or each of `people`)
 
 Values are written as the config expects them and no further: a number field that is
 not a number is kept as typed, so the one validator (`firmware.settings`, the same as
@@ -37,6 +39,7 @@ _BASES = {"menu": "menu", "play": "announcement", "hangup": "goodbye", "schedule
           "voicemail": "voicemail", "forward": "forward"}
 NODE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")
 MAX_OPTION_ROWS = 20
+MAX_HUNT_ROWS = 10  # ForwardNode.people holds 1-10 entries
 NUMBER_FIELDS = {
     "menu": ("retries", "first_key_timeout_s", "inter_key_timeout_s"),
     "forward": ("ring_timeout_s",),
@@ -232,8 +235,54 @@ def apply_node_form(data: dict[str, Any], node_id: str, form: Mapping[str, str],
         node["mailbox"] = form.get("mailbox", "").strip()
         _put(node, "greeting", form.get("greeting", "auto") if form.get("greeting") != "auto" else None)
     if kind == "forward":
-        node["person"] = form.get("person", "").strip()
+        _put_hunt(node, form, rows)
     return (created[0] if created else None), errors
+
+
+def hunt_rows(node: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
+    """(person, ring timeout as text, accept) for each person a forward step tries."""
+    people = node.get("people")
+    if not isinstance(people, list):
+        person = node.get("person")
+        return [(str(person), "", True)] if person not in (None, "") else []
+    out: list[tuple[str, str, bool]] = []
+    for entry in people:
+        if isinstance(entry, dict):
+            ring = entry.get("ring_timeout_s")
+            out.append((str(entry.get("person") or ""), "" if ring is None else str(ring),
+                        entry.get("accept") is not False))
+        else:
+            out.append((str(entry), "", True))
+    return out
+
+
+def _put_hunt(node: dict[str, Any], form: Mapping[str, str], rows: Mapping[str, list[str]]) -> None:
+    """One person is written `person: key`; several (or one with its own ring time or
+    no accept check) as the hunt list `people`, each entry as short as it can be."""
+    persons = rows.get("hunt_person") or ([form["person"]] if form.get("person", "").strip() else [])
+    rings, accepts = rows.get("hunt_ring", []), rows.get("hunt_accept", [])
+    entries: list[Any] = []
+    for i, person in enumerate(persons[:MAX_HUNT_ROWS]):
+        person = person.strip()
+        if not person:
+            continue  # an empty row: removed (or not added)
+        ring = rings[i].strip() if i < len(rings) else ""
+        accept = (accepts[i] if i < len(accepts) else "1") != "0"
+        entry: dict[str, Any] = {"person": person}
+        if ring:
+            entry["ring_timeout_s"] = _number(ring)
+        if not accept:
+            entry["accept"] = False
+        entries.append(entry if len(entry) > 1 else person)
+    if len(entries) == 1 and isinstance(entries[0], str):
+        node["person"] = entries[0]
+        node.pop("people", None)
+    elif entries:
+        node["people"] = entries
+        node.pop("person", None)
+    else:
+        node["person"] = ""  # nobody chosen: the validator says so beside the field
+        node.pop("people", None)
 
 
 def node_of(path: str) -> str | None:
@@ -255,6 +304,10 @@ def node_fields(problems: Iterable[ConfigProblem], data: dict[str, Any], node_id
     options = node.get("options") if isinstance(node.get("options"), dict) else {}
     for i, key in enumerate(options):
         fields[f"{base}.options.{key}"] = f"opt-{i}"
+    fields[f"{base}.people"] = "person"
+    for i in range(len(node.get("people") or []) if isinstance(node.get("people"), list) else 0):
+        fields[f"{base}.people.{i}"] = f"hunt-{i}"
+        fields[f"{base}.people[{i}]"] = f"hunt-{i}"
     if isinstance(node.get("prompt"), str):
         fields[f"prompts.{node['prompt']}"] = "prompt"
     mine = [p for p in problems if p.path == base or p.path.startswith(base + ".")

@@ -35,6 +35,7 @@ FORM_FIELDS = ("note", "prompt", "final", "operator", "next", "open", "closed", 
                "greeting", "person", "fallback", "whisper", "invalid_prompt", "timeout_prompt", "retries",
                "first_key_timeout_s", "inter_key_timeout_s", "ring_timeout_s")
 BLANK_OPTION_ROWS = 2  # empty key rows offered under a menu's options
+BLANK_HUNT_ROWS = 2  # empty "then try" rows offered under a forward step's people
 
 
 def _web(request: Request) -> WebContext:
@@ -83,9 +84,12 @@ def details(data: dict[str, Any], lang: str, t: Any) -> dict[str, str]:
         node = node if isinstance(node, dict) else {}
         kind = node.get("type")
         text = ""
-        if kind == "forward":
-            p = people.get(node.get("person"))
-            text = (p.get("name") if isinstance(p, dict) else None) or str(node.get("person", ""))
+        if kind == "forward":  # one person, or a hunt list in its order
+            names = []
+            for key, _, _ in flowedit.hunt_rows(node):
+                p = people.get(key)
+                names.append((p.get("name") if isinstance(p, dict) else None) or key)
+            text = " → ".join(names)
         elif kind in ("voicemail", "callback", "mailbox_login"):
             b = boxes.get(node.get("mailbox") or node.get("notify"))
             text = (b.get("name") if isinstance(b, dict) else None) or str(node.get("mailbox") or "")
@@ -200,11 +204,14 @@ def _node_page(request: Request, web: WebContext, nid: str, status: int = 200,
     options = node.get("options") if isinstance(node.get("options"), dict) else {}
     rows = [(str(k), str(v)) for k, v in options.items()] + [("", "")] * BLANK_OPTION_ROWS
     choices = destinations(data, t)
+    hunt = flowedit.hunt_rows(node) if node.get("type") == "forward" else []
+    hunt = (hunt or [("", "", True)]) + [("", "", True)] * BLANK_HUNT_ROWS
     return web.render(
         request, "menu_node.html", status=status, title=t("Menus"), nid=nid, node=node, kind=node.get("type"),
         labels=type_labels(t), fields=fields, editable=node.get("type") in flowedit.EDITABLE,
         choices=choices, ids=[c[0] for c in choices], prompts=[(p, _prompt_text(data, p, lang)) for p in prompts],
-        prompt_ids=list(prompts), prompt_langs=_languages(data), rows=rows, people=list((data.get("people") or {}).items()),
+        prompt_ids=list(prompts), prompt_langs=_languages(data), rows=rows,
+        hunt=hunt[:flowedit.MAX_HUNT_ROWS], people=list((data.get("people") or {}).items()),
         mailboxes=list((data.get("mailboxes") or {}).items()), flow=data.get("flow", {}),
         yaml_text=write_yaml({nid: node}), svg=diagram(data, problems, t, lang, selected=nid),
         **draft_state(web, t))
@@ -217,7 +224,7 @@ async def node_page(request: Request, nid: str) -> Response:
 
 async def _read_form(request: Request) -> tuple[dict[str, str], dict[str, list[str]]]:
     form = await form_values(request, FORM_FIELDS + tuple(f"prompt_text_{lang}" for lang in ("en", "zh-TW")))
-    rows = await form_lists(request, ("opt_key", "opt_target"))
+    rows = await form_lists(request, ("opt_key", "opt_target", "hunt_person", "hunt_ring", "hunt_accept"))
     return form, rows
 
 
