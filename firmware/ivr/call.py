@@ -23,7 +23,8 @@ while it plays (`HardwareDtmf`) are merged in, dropping any that our detector al
 heard within `DUPLICATE_WINDOW_MS`; two keys from the same source are always two
 keys (a fast "11" is 40 ms on, 40 ms off). Silence while recording is judged against the
 line's own noise floor (`activity.QuietDetector`). A caller who hangs up on an exchange that does
-not drop loop current is recognised by the reorder, busy or dial tone that follows.
+not drop loop current is recognised by the reorder, busy or dial tone that follows, heard
+by our detector or reported by the line (`Tone`, a modem's DLE b/d codes).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from firmware.line.base import (
     HardwareDtmf,
     Line,
     LineStatus,
+    Tone,
     ms_to_samples,
     samples_to_ms,
 )
@@ -204,10 +206,21 @@ class Call:
                                    else str(event.cause))
             if isinstance(event, HardwareDtmf):
                 self._add_key(Key(event.digit, event.at, "modem"))
+            elif isinstance(event, Tone) and event.kind in HANGUP_TONES:
+                self._line_tone(event)
             elif isinstance(event, ExtensionOffHook):
                 raise OfficePickedUp("an office phone was picked up")
             elif isinstance(event, LineStatus) and event.state == "missing":
                 raise LineLost(event.detail or "line missing")
+
+    def _line_tone(self, event: Tone) -> None:
+        """A tone the hardware reported (a half-duplex modem hears busy/dial/reorder while
+        we play and cannot pass us the audio): the same meaning as one we detect."""
+        if self._consulting:
+            self.tones.append(HeardTone(event.kind, event.at))
+            return
+        self._on_event("tone", {"type": event.kind, "source": "modem"})
+        raise CallerHungUp(event.kind, tone_start=event.at)
 
     def _add_key(self, key: Key) -> None:
         """Queue a heard key; the same key reported by the other source is dropped."""
@@ -256,7 +269,13 @@ class Call:
         self._progress_origin = None
 
     async def flash(self, ms: int | None = None) -> None:
+        """Hook flash; returns once it is over on the line, whether the backend blocks
+        for it or queues it (so what follows is heard after the flash, not during it)."""
+        start = self.now
         await self._line.flash(ms)
+        if ms is not None:
+            while self.now < start + ms_to_samples(ms):
+                await self.step()
 
     async def dial(self, digits: str) -> None:
         """Dial; `dial_end` is set to when the last of our own tones (and its echo) is
