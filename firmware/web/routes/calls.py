@@ -132,7 +132,8 @@ async def calls_page(request: Request) -> Response:
     base = re.sub(r"(^|&)page=\d+", "", query).strip("&")
     return web.render(request, "calls.html", calls=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE,
                       f=f, outcomes=OUTCOMES, rules=rules, now_ms=web.services.clock_ms(),
-                      total=reports.count(**args), base_query=base, csv_query=base)
+                      total=reports.count(**args), base_query=base, csv_query=base,
+                      show_line=len(settings.lines) > 1)  # one line: the column says nothing
 
 
 @router.get("/calls.csv", include_in_schema=False)

@@ -100,7 +100,17 @@ def _line_page(request: Request, web: WebContext, values: dict[str, str], errors
     t = web.request_state(request).t
     return web.render(request, "settings_line.html", status=status, v=values, errors=errors,
                       backends=BACKENDS, transfers=TRANSFERS, devices=detected_devices(), title=t("Phone line"),
-                      line_names=[entry.name for entry in web.settings().lines], line_name=line_name)
+                      line_names=[entry.name for entry in web.settings().lines], line_name=line_name,
+                      announce_tty=web.settings().business.announce_tty)
+
+
+def save_announce_tty(web: WebContext, on: bool) -> tuple[int | None, dict[str, list[str]]]:
+    """`business.announce_tty`: Baudot "TTY users: press any key" after the first prompt."""
+    def change(data: dict[str, Any]) -> None:
+        data.setdefault("business", {})["announce_tty"] = on
+
+    return publish_change(web, change, "TTY announcement " + ("on" if on else "off"),
+                          {"business.announce_tty": "announce_tty"})
 
 
 def _line_values(web: WebContext, line_name: str | None) -> dict[str, str]:
@@ -131,6 +141,25 @@ async def line_form(request: Request) -> Response:
         return _line_page(request, web, v, errors, 422, line_name=name)
     suffix = f"&line={name}" if name else ""
     return RedirectResponse(f"/settings/line?notice=saved{suffix}", status_code=303)
+
+
+@router.post("/settings/tty", include_in_schema=False)
+async def tty_form(request: Request) -> Response:
+    web = _web(request)
+    v = await form_values(request, ("announce_tty",))
+    version, errors = save_announce_tty(web, v["announce_tty"] == "on")
+    if version is None:
+        return _line_page(request, web, _line_values(web, None), errors, 422)
+    return RedirectResponse("/settings/line?notice=saved", status_code=303)
+
+
+class TtyIn(BaseModel):
+    announce_tty: bool
+
+
+@router.put("/api/settings/tty", tags=["settings"], summary="Announce to TTY callers (publishes a version)")
+async def api_tty(request: Request, body: TtyIn) -> Response:
+    return _api_result(*save_announce_tty(_web(request), body.announce_tty))
 
 
 class LineIn(BaseModel):
