@@ -100,24 +100,20 @@ def _lookups_so_far(ctx: CallContext) -> int:
 
 
 class _MaskedKeys:
-    """While a private number is keyed, the call log's per-key events carry no digit."""
+    """While a private number is keyed, the call log's per-key events carry no digit
+    (`Call.secret`, as for a PIN)."""
 
     def __init__(self, ctx: CallContext, active: bool):
-        self.call, self.active = ctx.call, active and hasattr(ctx.call, "_on_event")
+        self.call, self.active = ctx.call, active
 
     def __enter__(self) -> None:
         if self.active:
-            inner = self.call._on_event
-            self.saved = inner
-
-            def masked(kind: str, detail: dict[str, Any]) -> None:
-                inner(kind, {**detail, "digit": "?", "masked": True} if kind == "key" else detail)
-
-            self.call._on_event = masked
+            self.saved = self.call.secret
+            self.call.secret = True
 
     def __exit__(self, *exc: Any) -> None:
         if self.active:
-            self.call._on_event = self.saved
+            self.call.secret = self.saved
 
 
 async def _speak(ctx: CallContext, text: str, barge_in: bool = True) -> bool:

@@ -9,6 +9,7 @@ import urllib.parse
 
 import pytest
 
+from firmware.ivr.call import SECRET_DIGIT
 from firmware.ivr.lookup import entry_segments, log_key
 from firmware.store import LookupEntry
 from tests.ivr.conftest import KNOWN, Phone
@@ -116,7 +117,7 @@ def test_private_keys_are_hashed_and_never_logged_as_digits(make_phone) -> None:
     logged = json.dumps([e.detail for e in stored])
     assert "12345" not in logged
     keys = [e.detail["digit"] for e in stored if e.kind == "key"]
-    assert keys[:2] == ["6", "7"] and set(keys[2:]) == {"?"}  # the menu choice is not private
+    assert keys[:2] == ["6", "7"] and set(keys[2:]) == {SECRET_DIGIT}  # the menu choice is not private
 
 
 def endpoint(replies: dict[str, Reply]) -> Receiver:
