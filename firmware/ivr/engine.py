@@ -177,8 +177,11 @@ class Engine:
 
         call = Call(line, country=settings.business.country,
                     max_call_ms=int(settings.limits.max_call_s * 1000), on_event=call_event)
-        # the rings took line time too: the answer is that much after the first ring
-        answered_wall = started + int(samples_to_ms(max(0, line.clock - ring_clock)))
+        # The wall clock at the answer: a modem's line clock stands still while it rings.
+        # A simulated line may run ahead of the wall clock (or tests pin it): then its
+        # ring time is the better bound. Event times are mapped from this moment on.
+        rang_ms = int(samples_to_ms(max(0, line.clock - ring_clock)))
+        answered_wall = max(self.services.now_ms(), started + rang_ms)
         ctx = CallContext(
             settings=settings, services=self.services, call=call, call_id=call_id,
             line_name=self.line_name, caller=caller, started_wall_ms=answered_wall,

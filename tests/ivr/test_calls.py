@@ -214,3 +214,24 @@ def test_voicemail_is_emailed_through_the_outbox(make_phone, tmp_path) -> None:
     wav = phone.store.data.absolute(message.path).read_bytes()
     assert attachment.get_content() == wav
     assert sink.envelopes[0].rcpt_tos == ["ops@x.example"]
+
+
+def test_answered_time_is_the_wall_clock_when_the_line_clock_stood_still(make_phone) -> None:
+    """A modem's line clock does not run while it rings (QA I6)."""
+    phone = make_phone()
+    wall = [int(OPEN.timestamp() * 1000)]
+
+    def modem_like(line) -> None:
+        phone.box.services.now_ms = lambda: wall[0]
+        answer = line.answer
+
+        async def answer_later() -> None:
+            wall[0] += 30_000  # the rings took 30 s of wall time
+            await answer()
+
+        line.answer = answer_later
+
+    summary, _ = phone.call("wait 0.5; press 66; wait 5", number=KNOWN, setup=modem_like)
+    row = phone.store.calls.get(summary.call_id)
+    assert row.answered_ms - row.started_ms == 30_000
+    assert row.ended_ms - row.answered_ms < 20_000  # event times count from the answer
