@@ -96,6 +96,8 @@ async def record_message(ctx: CallContext, mailbox_id: str) -> bool:
             ctx.services.notify.voicemail(saved.id, mailbox_id)
     else:
         ctx.log("message_dropped", mailbox=mailbox_id, ms=finished.duration_ms)
+        if ctx.outcome in ("hung_up", "not_reached"):
+            ctx.outcome = "voicemail_no_message"  # never "handled in the menu"
     if taken.hangup is not None:
         raise taken.hangup
     if saved is not None:

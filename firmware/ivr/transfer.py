@@ -222,6 +222,8 @@ async def run_forward(ctx: CallContext, node_id: str, node: ForwardNode) -> str 
         except CallEnded:
             pass
         return None
+    if ctx.outcome == "hung_up":
+        ctx.outcome = "not_reached"  # a fallback that takes a message says "voicemail"
     await ctx.call.play(ctx.services.prompts.render(phrase("not_reached", ctx.language),
                                                     ctx.language))
     return node.fallback

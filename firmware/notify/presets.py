@@ -67,6 +67,9 @@ OUTCOMES: dict[str, dict[str, str]] = {
     "rejected": {"en": "rejected by the caller rules", "zh-TW": "依來電規則拒接"},
     "screened_out": {"en": "screened out", "zh-TW": "已過濾"},
     "mailbox_access": {"en": "owner's mailbox access", "zh-TW": "信箱管理"},
+    "voicemail_no_message": {"en": "reached the mailbox but left no message", "zh-TW": "進入語音信箱但未留言"},
+    "not_reached": {"en": "nobody could take the call", "zh-TW": "無人接聽轉接"},
+    "error": {"en": "ended by a fault of the box", "zh-TW": "系統故障中斷"},
 }
 
 

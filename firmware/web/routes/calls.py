@@ -31,7 +31,7 @@ PAGE_SIZE = 50
 CSV_MAX_ROWS = 100_000
 OUTCOMES = ("voicemail", "forwarded", "handled_in_menu", "hung_up", "missed", "answered_by_office",
             "rejected", "screened_out", "callback_requested", "mailbox_access", "office_picked_up",
-            "interrupted")
+            "interrupted", "voicemail_no_message", "not_reached", "error")
 Rule = Literal["block", "allow", "vip", "none"]
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 
