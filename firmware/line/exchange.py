@@ -10,7 +10,7 @@ API:
         .state       "idle", "ringing", "talk", "far_gone", "consult", "conference",
                      "outgoing"
         .box_off_hook    the exchange's view of the box's hook switch
-        .caller / .leg / .calls (every caller so far) / .transfers ([Transfer])
+        .caller / .leg / .calls (the last CALL_HISTORY callers) / .transfers (likewise)
     Transfer(caller, party, at)
 
 What it models, and why that much: the call engine must be tested against what a
@@ -47,6 +47,7 @@ CID_AFTER_RING_MS = 600.0  # Bell 202: starts >= 500 ms after ring 1 ends
 CID_BEFORE_RING_MS = 500.0  # ETSI / DTMF / NTT: gap between caller ID and ring 1
 FAR_HANGUP_TONE_DELAY_MS = 400.0  # silence before the exchange's reorder / dial tone
 CID_LEVEL_DBM0 = -13.0
+CALL_HISTORY = 8  # past callers (with all their audio) kept: a long `ivrbox run` must not grow
 DEFAULT_CID_STANDARD = {"us": "bell202-mdmf", "cn": "bell202-mdmf", "tw": "bell202-mdmf",
                         "uk": "etsi-v23", "de": "etsi-v23", "jp": "ntt"}
 
@@ -84,8 +85,8 @@ class Exchange:
         self.state = "idle"
         self.caller: SimCaller | None = None
         self.leg: ConsultLeg | None = None
-        self.calls: list[SimCaller] = []
-        self.transfers: list[Transfer] = []
+        self.calls: deque[SimCaller] = deque(maxlen=CALL_HISTORY)
+        self.transfers: deque[Transfer] = deque(maxlen=CALL_HISTORY)
         self.box_off_hook = False
         self._waiting: deque[tuple[int, SimCaller]] = deque()
         self._on_hook_since: int | None = None
@@ -208,7 +209,7 @@ class Exchange:
 
     def _start_ringing(self, caller: SimCaller, clock: int, with_cid: bool) -> None:
         self.state, self.caller = "ringing", caller
-        if caller not in self.calls:
+        if not self.calls or self.calls[-1] is not caller:  # a held caller's recall is no new call
             self.calls.append(caller)
         self._cid = np.zeros(0, dtype=np.int16)
         self._rings_from = clock
