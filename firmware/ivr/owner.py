@@ -5,7 +5,9 @@ API:
     phone_greeting_path(ctx, mailbox_id, kind)
 
 Keys: 1 hear messages (new first, then saved, oldest first in each; each with caller and time read out;
-then 1 again, 2 keep, 3 delete, # next), 3 record the "unavailable" greeting, 7 night
+then 1 again, 2 keep, 3 delete, # next), 3 record the "unavailable" greeting (to a temporary
+file; at least GREETING_MIN_SPEECH_MS of speech; played back, then 1 keep, 2 record again,
+* cancel; only a kept one replaces the live greeting, by an atomic rename), 7 night
 mode (the schedule says closed until switched back), 8 back to the business hours,
 * leave. Silence twice ends the session, so a forgotten phone never holds the line.
 """
@@ -13,14 +15,20 @@ mode (the schedule says closed until switched back), 8 back to the business hour
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
 
 from firmware.dsp.audiofile import read_audio
 from firmware.errors import AudioFormatError
 from firmware.ivr import readout
+from firmware.ivr.activity import QuietDetector
 from firmware.ivr.context import CallContext
 from firmware.ivr.nodes import OVERRIDE_KEY
 from firmware.ivr.phrases import phrase
+from firmware.line.base import FRAME_MS, FRAME_SAMPLES
 from firmware.store.messages import Message
 from firmware.voicemail.recorder import WavRecorder
 
@@ -30,6 +38,8 @@ MAX_MENU_ROUNDS = 20
 MAX_SILENT_ROUNDS = 2
 GREETING_MAX_MS = 60_000
 GREETING_SILENCE_MS = 4000
+GREETING_MIN_SPEECH_MS = 1000  # less voice than this is a slip of the finger, not a greeting
+GREETING_TRIES = 3
 
 
 def phone_greeting_path(ctx: CallContext, mailbox: str, kind: str) -> Path:
@@ -89,17 +99,52 @@ async def _messages(ctx: CallContext, mailbox_id: str) -> None:
     await _say(ctx, "no_more_messages")
 
 
+def _speech_ms(audio: npt.NDArray[np.int16]) -> float:
+    """How much of `audio` is voice (frames above the line's tracked noise floor)."""
+    quiet = QuietDetector()
+    frames = [audio[i:i + FRAME_SAMPLES] for i in range(0, len(audio) - FRAME_SAMPLES + 1,
+                                                         FRAME_SAMPLES)]
+    return sum(FRAME_MS for frame in frames if not quiet.quiet(frame))
+
+
 async def _record_greeting(ctx: CallContext, mailbox_id: str) -> None:
-    await _say(ctx, "record_greeting")
-    await ctx.call.play(ctx.services.prompts.beep(), barge_in=False)
-    recorder = WavRecorder(phone_greeting_path(ctx, mailbox_id, "unavailable"))
-    taken = await ctx.call.record(recorder.write, max_ms=GREETING_MAX_MS,
-                                  silence_ms=GREETING_SILENCE_MS)
-    recorder.finish(trim_end_samples=taken.received - taken.kept).settle()
-    ctx.log("greeting_recorded", mailbox=mailbox_id, ms=int(taken.kept_ms))
-    if taken.hangup is not None:
-        raise taken.hangup
-    await _say(ctx, "greeting_saved")
+    """Record to a temporary file; the live greeting changes only when the owner keeps
+    the new one after hearing it (a hang-up or cancel leaves the old one)."""
+    live = phone_greeting_path(ctx, mailbox_id, "unavailable")
+    temp = live.with_name(f"{live.stem}.new{live.suffix}")
+    try:
+        for _ in range(GREETING_TRIES):
+            await _say(ctx, "record_greeting")
+            await ctx.call.play(ctx.services.prompts.beep(), barge_in=False)
+            recorder = WavRecorder(temp)
+            taken = await ctx.call.record(recorder.write, max_ms=GREETING_MAX_MS,
+                                          silence_ms=GREETING_SILENCE_MS)
+            recorder.finish(trim_end_samples=taken.received - taken.kept).settle()
+            if taken.hangup is not None:
+                ctx.log("greeting_abandoned", mailbox=mailbox_id)
+                raise taken.hangup
+            audio = read_audio(temp)
+            speech = _speech_ms(audio)
+            if speech < GREETING_MIN_SPEECH_MS:
+                ctx.log("greeting_too_short", mailbox=mailbox_id, speech_ms=int(speech))
+                await _say(ctx, "greeting_too_short")
+                continue
+            await _say(ctx, "greeting_review")
+            await ctx.call.play(audio)
+            ctx.call.clear_keys()  # only a choice made after hearing it
+            await _say(ctx, "greeting_confirm")
+            key = await ctx.call.wait_key(MENU_WAIT_MS)
+            if key == "1":
+                os.replace(temp, live)
+                ctx.log("greeting_recorded", mailbox=mailbox_id, ms=int(taken.kept_ms))
+                await _say(ctx, "greeting_saved")
+                return
+            if key != "2":
+                break
+        ctx.log("greeting_cancelled", mailbox=mailbox_id)
+        await _say(ctx, "greeting_cancelled")
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 async def owner_session(ctx: CallContext, mailbox_id: str) -> None:

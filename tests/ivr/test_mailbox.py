@@ -94,8 +94,9 @@ def test_greeting_recorded_by_phone_is_what_the_next_caller_hears(owner_phone, t
     path = tmp_path / "greeting.wav"
     write_wav(path, greeting)
     phone.call(LOGIN.format(pin=PIN) + f"; press 3; waitbeep; wait 0.3; speak {path}; press #;"
-               " waitsilence 20; press *; wait 3", number=KNOWN)
+               " waitsilence 20; press 1; waitsilence 20; press *; wait 3", number=KNOWN)
     assert phone.of("greeting_recorded")
+    assert "This is your new greeting." in phone.texts()  # heard back before it was kept
     assert "Your greeting has been saved." in phone.texts()
     # the next caller to that mailbox hears the recording, not the built-in text
     _, caller = phone.call("wait 0.5; press 3; wait 6; hangup", number=KNOWN)
@@ -104,6 +105,36 @@ def test_greeting_recorded_by_phone_is_what_the_next_caller_hears(owner_phone, t
     heard = caller.heard()
     probe = greeting[4000:4160]  # a frame from the middle of the recording
     assert any((heard[i:i + 160] == probe).all() for i in range(0, len(heard) - 160))
+
+
+def _record(phone: Phone, tmp_path, seconds: float, then: str) -> None:
+    path = tmp_path / f"greeting{seconds}.wav"
+    write_wav(path, voice(seconds, level_db=-16))
+    phone.call(LOGIN.format(pin=PIN) + f"; press 3; waitbeep; wait 0.3; speak {path}; press #;"
+               f" waitsilence 20; {then}", number=KNOWN)
+
+
+def test_a_greeting_by_phone_replaces_the_live_one_only_when_kept(owner_phone, tmp_path) -> None:
+    phone = owner_phone
+    live = phone_greeting_path_of(phone)
+    write_wav(live, voice(2.0, level_db=-20))
+    before = live.read_bytes()
+    _record(phone, tmp_path, 1.5, "press *; waitsilence 20; press *; wait 3")  # cancel
+    assert phone.of("greeting_cancelled") and not phone.of("greeting_recorded")
+    assert live.read_bytes() == before
+    _record(phone, tmp_path, 1.5, "wait 1; hangup")  # hung up while hearing it back
+    assert live.read_bytes() == before
+    _record(phone, tmp_path, 1.5, "press 2; waitbeep; wait 0.3; hangup")  # again, then gone
+    assert live.read_bytes() == before
+    assert not list(live.parent.glob("*.new.wav*"))  # no temporary file left behind
+
+
+def test_a_greeting_without_a_second_of_speech_is_refused(owner_phone, tmp_path) -> None:
+    phone = owner_phone
+    _record(phone, tmp_path, 0.4, "wait 3; hangup")
+    assert phone.first("greeting_too_short")["speech_ms"] < 1000
+    assert "Sorry, that greeting was too short." in phone.texts()
+    assert not phone_greeting_path_of(phone).exists()
 
 
 def phone_greeting_path_of(phone: Phone):
