@@ -17,10 +17,12 @@ time still logs a two-minute call as two minutes.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from firmware.errors import AudioFormatError, StoreError
@@ -101,7 +103,24 @@ class CallContext:
         prompt = self.settings.prompts[prompt_id]
         return self.language if prompt.has(self.language) else self.settings.business.default_language
 
-    def prompt_audio(self, prompt_id: str):  # -> int16 array
+    async def render(self, text: str, language: str | None = None, file: Path | None = None):
+        """`Prompts.render`, but text-to-speech on a cache miss runs in a worker thread
+        while the call keeps stepping (silence): no line, no page freezes for espeak-ng."""
+        prompts = self.services.prompts
+        language = language or self.language
+        if prompts.needs_speech(text, language, file):
+            worker = asyncio.ensure_future(asyncio.to_thread(prompts.prepare, text, language))
+            try:
+                while not worker.done():
+                    await self.call.step()
+                    await asyncio.sleep(0)  # let the worker's result in on a fast sim line
+                worker.result()
+            finally:
+                if not worker.done():
+                    worker.cancel()  # the caller left; the thread ends at its own timeout
+        return prompts.render(text, language, file)
+
+    async def prompt_audio(self, prompt_id: str):  # -> int16 array
         """The prompt's recording, or its text spoken when the file is refused (a path
         that leaves the data dir) or unreadable: a bad file never silences the line."""
         prompt = self.settings.prompts[prompt_id]
@@ -111,19 +130,19 @@ class CallContext:
         if rel and text:
             try:
                 path = self.services.store.data.absolute(rel)
-                return self.services.prompts.render(text, language, path)
+                return await self.render(text, language, path)
             except (StoreError, AudioFormatError) as exc:
                 self.log("prompt_file_failed", prompt=prompt_id, error=type(exc).__name__)
-            return self.services.prompts.render(text, language)
+            return await self.render(text, language)
         path = self.services.store.data.absolute(rel) if rel else None
-        return self.services.prompts.render(text, language, path)
+        return await self.render(text, language, path)
 
     async def say(self, prompt_id: str | None, *, barge_in: bool = True) -> bool:
         """Play a configured prompt; True if the caller pressed a key during it."""
         if not prompt_id:
             return False
         self.log("prompt", prompt=prompt_id, language=self.prompt_language(prompt_id))
-        pressed = await self.call.play(self.prompt_audio(prompt_id), barge_in=barge_in)
+        pressed = await self.call.play(await self.prompt_audio(prompt_id), barge_in=barge_in)
         if self.call.tty.announce and not pressed:  # business.announce_tty (ivr/tty.py)
             self.log("tty_announced")
             await announce_tty(self.call)
@@ -135,5 +154,5 @@ class CallContext:
 
     async def say_text(self, text: str, *, barge_in: bool = True) -> bool:
         """Built-in sentences (mailbox menus) spoken in the call's language."""
-        audio = self.services.prompts.render(text, self.language)
+        audio = await self.render(text, self.language)
         return await self.call.play(audio, barge_in=barge_in)

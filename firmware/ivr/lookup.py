@@ -117,13 +117,13 @@ class _MaskedKeys:
 
 
 async def _speak(ctx: CallContext, text: str, barge_in: bool = True) -> bool:
-    return await ctx.call.play(ctx.services.prompts.render(text, ctx.language), barge_in=barge_in)
+    return await ctx.call.play(await ctx.render(text, ctx.language), barge_in=barge_in)
 
 
 async def _await_stepping(ctx: CallContext, task: asyncio.Task[LookupAnswer]) -> LookupAnswer:
     """Keep the call's audio going (a short "one moment", then silence) until `task` ends."""
     call = ctx.call
-    hold = ctx.services.prompts.render(_phrase("wait", ctx.language), ctx.language)
+    hold = await ctx.render(_phrase("wait", ctx.language), ctx.language)
     start_clock, start_wall = call.now, time.monotonic()
     index = 0
     try:
@@ -164,14 +164,14 @@ async def _read_entry(ctx: CallContext, node: LookupNode, key: str, answer: Look
     if node.found_prompt:
         await ctx.say(node.found_prompt)
     else:
-        intro = [prompts.render(_phrase("found", ctx.language), ctx.language),
+        intro = [await ctx.render(_phrase("found", ctx.language), ctx.language),
                  prompts.words(readout.digits(key, ctx.language), ctx.language)]
         if await ctx.call.play(np.concatenate(intro)):
             return
     parts = []
     for kind, part in entry_segments(answer.text or ""):
         parts.append(prompts.words(readout.digits(part, lang), lang) if kind == "digits"
-                     else prompts.render(part, lang))
+                     else await ctx.render(part, lang))
     if parts:
         await ctx.call.play(np.concatenate(parts))
 

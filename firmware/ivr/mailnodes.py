@@ -48,7 +48,7 @@ async def _play_greeting(ctx: CallContext, mailbox_id: str, kind: str) -> str | 
         if file is None and phone_greeting_path(ctx, mailbox_id, kind).exists():
             file = phone_greeting_path(ctx, mailbox_id, kind)
         text = phrase(f"{kind}_greeting", ctx.language, name=mailbox.name)
-        await call.play(ctx.services.prompts.render(text, ctx.language, file))
+        await call.play(await ctx.render(text, ctx.language, file))
     keys = call.take_keys()
     return keys[:1] or None
 
@@ -65,7 +65,7 @@ async def record_message(ctx: CallContext, mailbox_id: str) -> bool:
         )
     except StoreError as exc:
         ctx.log("record_refused", reason=str(exc))
-        await ctx.call.play(ctx.services.prompts.render(phrase("cannot_record", ctx.language),
+        await ctx.call.play(await ctx.render(phrase("cannot_record", ctx.language),
                                                         ctx.language))
         return False
     await ctx.call.play(ctx.services.prompts.beep(), barge_in=False)
@@ -101,7 +101,7 @@ async def record_message(ctx: CallContext, mailbox_id: str) -> bool:
     if taken.hangup is not None:
         raise taken.hangup
     if saved is not None:
-        await ctx.call.play(ctx.services.prompts.render(phrase("message_saved", ctx.language),
+        await ctx.call.play(await ctx.render(phrase("message_saved", ctx.language),
                                                         ctx.language))
     return saved is not None
 
@@ -125,7 +125,7 @@ async def run_voicemail(ctx: CallContext, node_id: str, node: VoicemailNode) -> 
 async def _enter(ctx: CallContext, key: str, max_digits: int, secret: bool = False) -> str:
     ctx.call.secret = secret  # a PIN never reaches the call log, even typed ahead
     try:
-        await ctx.call.play(ctx.services.prompts.render(phrase(key, ctx.language), ctx.language))
+        await ctx.call.play(await ctx.render(phrase(key, ctx.language), ctx.language))
         return await ctx.call.collect(max_digits, FIRST_DIGIT_MS, INTER_DIGIT_MS)
     finally:
         ctx.call.secret = False
@@ -159,11 +159,11 @@ async def login_and_serve(ctx: CallContext, mailbox_id: str | None, *, attempts:
             return True
         if check.locked:
             ctx.log("pin_locked", mailbox=lock_key)
-            await ctx.call.play(ctx.services.prompts.render(phrase("locked", ctx.language),
+            await ctx.call.play(await ctx.render(phrase("locked", ctx.language),
                                                             ctx.language))
             return False
         ctx.log("pin_wrong", mailbox=lock_key, attempt=attempt)
-        await ctx.call.play(ctx.services.prompts.render(phrase("wrong_pin", ctx.language),
+        await ctx.call.play(await ctx.render(phrase("wrong_pin", ctx.language),
                                                         ctx.language))
     return False
 
@@ -176,7 +176,7 @@ async def run_mailbox_login(ctx: CallContext, node_id: str, node: MailboxLoginNo
 
 async def run_callback(ctx: CallContext, node_id: str, node: CallbackNode) -> str | None:
     number = ctx.caller.number if ctx.caller and ctx.caller.number else None
-    say = ctx.services.prompts.render
+    say = ctx.render
     await ctx.say(node.prompt)
     confirmed = False
     for _ in range(CALLBACK_TRIES):
@@ -187,14 +187,14 @@ async def run_callback(ctx: CallContext, node_id: str, node: CallbackNode) -> st
             if len(digits) < MIN_CALLBACK_DIGITS:
                 continue
             number = digits
-        await ctx.call.play(say(phrase("callback_number_is", ctx.language), ctx.language))
+        await ctx.call.play(await say(phrase("callback_number_is", ctx.language), ctx.language))
         await ctx.say_words(readout.digits(number, ctx.language))
         if node.other_key:
             text = phrase("callback_confirm", ctx.language, confirm=node.confirm_key, other=node.other_key)
         else:
             text = phrase("callback_confirm_only", ctx.language, confirm=node.confirm_key)
         ctx.call.clear_keys()
-        await ctx.call.play(say(text, ctx.language))
+        await ctx.call.play(await say(text, ctx.language))
         key = await ctx.call.wait_key(FIRST_DIGIT_MS)
         if key == node.confirm_key:
             confirmed = True
@@ -214,5 +214,5 @@ async def run_callback(ctx: CallContext, node_id: str, node: CallbackNode) -> st
     if node.done_prompt:
         await ctx.say(node.done_prompt)
     else:
-        await ctx.call.play(say(phrase("callback_thanks", ctx.language), ctx.language))
+        await ctx.call.play(await say(phrase("callback_thanks", ctx.language), ctx.language))
     return node.next

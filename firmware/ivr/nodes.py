@@ -49,7 +49,7 @@ def schedule_status(ctx: CallContext) -> str:
 
 
 async def _say_phrase(ctx: CallContext, key: str, **values: object) -> bool:
-    audio = ctx.services.prompts.render(phrase(key, ctx.language, **values), ctx.language)
+    audio = await ctx.render(phrase(key, ctx.language, **values), ctx.language)
     return await ctx.call.play(audio)
 
 
@@ -123,7 +123,7 @@ async def run_hangup(ctx: CallContext, node_id: str, node: HangupNode) -> str | 
     if node.prompt:
         await ctx.say(node.prompt, barge_in=False)
     else:
-        await ctx.call.play(ctx.services.prompts.render(phrase("goodbye", ctx.language),
+        await ctx.call.play(await ctx.render(phrase("goodbye", ctx.language),
                                                         ctx.language), barge_in=False)
     ctx.outcome = ctx.outcome if ctx.outcome != "hung_up" else "handled_in_menu"
     ctx.end_reason = ctx.end_reason or "goodbye"

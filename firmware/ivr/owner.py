@@ -50,7 +50,7 @@ def phone_greeting_path(ctx: CallContext, mailbox: str, kind: str) -> Path:
 
 async def _say(ctx: CallContext, key: str, **values: object) -> bool:
     text = phrase(key, ctx.language, **values)
-    return await ctx.call.play(ctx.services.prompts.render(text, ctx.language))
+    return await ctx.call.play(await ctx.render(text, ctx.language))
 
 
 def _header(ctx: CallContext, message: Message) -> list[str]:
@@ -74,7 +74,7 @@ async def _play_message(ctx: CallContext, message: Message) -> None:
         except AudioFormatError:
             ctx.log("message_unreadable", message=message.id)
     elif message.text:
-        await ctx.call.play(ctx.services.prompts.render(message.text, ctx.language))
+        await ctx.call.play(await ctx.render(message.text, ctx.language))
 
 
 async def _messages(ctx: CallContext, mailbox_id: str) -> None:

@@ -9,6 +9,9 @@ API:
         .word(id, language) / .words(ids, language) -> int16   read-outs (audio/<lang>/)
         .beep() -> int16
         .cached_bytes                                  prompt audio held in memory
+        .needs_speech(text, language, file=None) -> bool   render() would run espeak-ng
+        .prepare(text, language)                       speak into the disk cache only
+                                                       (thread-safe: for a worker thread)
 
 Every prompt is 8 kHz int16, loudness-normalised and trimmed, and read-only once
 cached, so the call path only ever slices shared arrays. Rendering is cached twice: on disk (text-to-speech costs a second on
@@ -21,6 +24,7 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -66,10 +70,13 @@ class TextToSpeech:
                 cached.unlink(missing_ok=True)  # a torn write from a power cut: redo it
         audio = self._synthesise(text, language)
         self._cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp.wav")
+        tmp = cached.with_suffix(f".{threading.get_ident()}.tmp.wav")  # threads may race
         write_wav(tmp, audio)
         tmp.replace(cached)
         return audio
+
+    def is_cached(self, text: str, language: str) -> bool:
+        return (self._cache_dir / f"{self._key(text, language)}.wav").exists()
 
     def _synthesise(self, text: str, language: str) -> Audio:
         if not self.available():
@@ -136,6 +143,16 @@ class Prompts:
             except AudioFormatError:
                 pass  # a damaged upload must not silence the line: speak the text
         return self._remember(key, self._tts.speak(text, language))
+
+    def needs_speech(self, text: str, language: str, file: Path | None = None) -> bool:
+        """True when `render` would have to run text-to-speech (seconds on a Pi)."""
+        if file is not None and Path(file).exists():
+            return False
+        return ("tts", language, text) not in self._memory and not self._tts.is_cached(text, language)
+
+    def prepare(self, text: str, language: str) -> None:
+        """Speak `text` into the disk cache (no memory cache: safe in a worker thread)."""
+        self._tts.speak(text, language)
 
     def word(self, word_id: str, language: str) -> Audio:
         key = (language, word_id)

@@ -48,7 +48,7 @@ async def _goodbye(ctx: CallContext, key: str) -> None:
         return
     text = phrase(key, ctx.language)
     try:
-        await ctx.call.play(ctx.services.prompts.render(text, ctx.language), barge_in=False)
+        await ctx.call.play(await ctx.render(text, ctx.language), barge_in=False)
     except TtyHeard:  # a TTY heard during the goodbye: say it in text
         await text_goodbye(ctx, key)
 

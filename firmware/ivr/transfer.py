@@ -126,10 +126,10 @@ async def _whisper(ctx: CallContext, node: ForwardNode) -> Attempt:
             key = await call.wait_key(0)
             return Attempt("accepted") if key == node.accept_key else Attempt("declined", f"pressed {key}")
         if node.whisper:
-            audio = ctx.prompt_audio(node.whisper)
+            audio = await ctx.prompt_audio(node.whisper)
         else:
             text = phrase("whisper", ctx.language, key=node.accept_key)
-            audio = ctx.services.prompts.render(text, ctx.language)
+            audio = await ctx.render(text, ctx.language)
         await call.play(audio)
         key = await call.wait_key(ACCEPT_WAIT_MS)
         if key == node.accept_key:
@@ -202,7 +202,7 @@ async def run_forward(ctx: CallContext, node_id: str, node: ForwardNode) -> str 
     if node.prompt:
         await ctx.say(node.prompt, barge_in=False)
     else:
-        await ctx.call.play(ctx.services.prompts.render(phrase("connecting", ctx.language),
+        await ctx.call.play(await ctx.render(phrase("connecting", ctx.language),
                                                         ctx.language), barge_in=False)
     flash_ms = ctx.settings.line.flash_ms_for(ctx.settings.business.country)
     attempt = await hunt(ctx, node, flash_ms, _try)  # one person, or a hunt list in order
@@ -224,6 +224,6 @@ async def run_forward(ctx: CallContext, node_id: str, node: ForwardNode) -> str 
         return None
     if ctx.outcome == "hung_up":
         ctx.outcome = "not_reached"  # a fallback that takes a message says "voicemail"
-    await ctx.call.play(ctx.services.prompts.render(phrase("not_reached", ctx.language),
+    await ctx.call.play(await ctx.render(phrase("not_reached", ctx.language),
                                                     ctx.language))
     return node.fallback
