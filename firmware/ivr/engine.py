@@ -5,6 +5,9 @@ API:
         await engine.run()                 forever: wait for a call, handle it, repeat
         await engine.handle_call() -> CallSummary | None    exactly one incoming call
         engine.state                       "idle", "ringing", "in_call", "missing"
+        engine.prerender(settings) -> Task | None   speak every configured prompt text in
+                                           every language into the TTS disk cache, in a
+                                           worker thread, once per settings object
     CallSummary(call_id, outcome, end_reason, path, caller_class)
 
 `settings` is a function returning the newest good config; it is read once per call,
@@ -75,6 +78,8 @@ class Engine:
         self.state = "idle"
         self.calls_handled = 0
         self.last_error: str | None = None
+        self._prerendered: Settings | None = None
+        self._prerender_task: asyncio.Task[None] | None = None
 
     def _emit(self, kind: str, **detail: Any) -> None:
         log.info("%s %s %s", self.line_name, kind, detail)
@@ -96,6 +101,29 @@ class Engine:
                 except Exception:
                     log.exception("%s: hang-up after a failure failed too", self.line_name)
 
+    def prerender(self, settings: Settings) -> asyncio.Task[None] | None:
+        """Start speaking a newly seen config's prompts off the call path, so the first
+        caller after a change does not wait for espeak-ng (seconds on a Pi Zero)."""
+        if settings is self._prerendered:
+            return None
+        self._prerendered = settings
+        prompts = self.services.prompts
+        texts = [(text, language) for prompt in settings.prompts.values()
+                 for language in settings.business.languages
+                 if (text := prompt.text(language))]
+
+        async def speak_all() -> None:
+            for text, language in texts:
+                if not prompts.needs_speech(text, language):
+                    continue
+                try:
+                    await asyncio.to_thread(prompts.prepare, text, language)
+                except Exception as exc:  # the call path reports it if a caller needs it
+                    log.warning("%s: cannot pre-render %r: %s", self.line_name, text, exc)
+
+        self._prerender_task = asyncio.ensure_future(speak_all())
+        return self._prerender_task
+
     async def _first_ring(self) -> tuple[Ring | None, CallerId | None]:
         """Wait while idle; caller ID may come before the first ring (ETSI, DTMF)."""
         early: CallerId | None = None
@@ -112,8 +140,10 @@ class Engine:
                 return event, early
 
     async def handle_call(self) -> CallSummary | None:
+        self.prerender(self._settings())  # a config published since the last call
         ring, caller = await self._first_ring()
         settings = self._settings()
+        self.prerender(settings)
         store = self.services.store
         started = self.services.now_ms()
         call_id = store.calls.start(self.line_name, started_ms=started)

@@ -45,3 +45,29 @@ def test_a_tts_cache_miss_does_not_stop_the_line(make_phone, tmp_path: Path) -> 
     summary, _ = phone.call("wait 3; press 66; wait 5", number=KNOWN)
     assert tts.advanced_ms is not None and tts.advanced_ms >= 1000
     assert "bye" in summary.path  # and the call went on normally once it was ready
+
+
+def test_a_new_config_is_spoken_into_the_cache_once_off_the_call_path(make_phone,
+                                                                     tmp_path: Path) -> None:
+    import asyncio
+
+    from firmware.line.sim import SimLine
+
+    phone = make_phone()
+    tts = TextToSpeech(tmp_path / "cold-cache")
+    phone.box.services.prompts = SpyPrompts(tts, find_audio_dir())
+    settings = phone.box.config.current()
+
+    async def run() -> tuple[bool, bool]:
+        engine = phone.box.engine(SimLine())
+        task = engine.prerender(settings)
+        assert task is not None
+        await task
+        return engine.prerender(settings) is None, True
+
+    once, _ = asyncio.run(run())
+    assert once  # the same settings object is not rendered twice
+    for prompt in settings.prompts.values():
+        for language in settings.business.languages:
+            if prompt.text(language):
+                assert tts.is_cached(prompt.text(language), language)
