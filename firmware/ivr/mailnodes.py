@@ -9,6 +9,11 @@ API:
 
 A caller who hangs up while recording keeps the message: `Call.record` returns what
 was said, the recording is saved and mailed, and only then does the call end.
+How the exchange signals a hang-up (learned by `ivrbox calibrate`, store key
+HANGUP_SIGNAL_KEY) sets how much a silence is trusted: where the exchange drops loop
+current or sends a tone, the recorder hears the caller leave, so a pause is only a pause
+and may last PAUSE_TOLERATED_S; where it signals nothing but silence (or is not yet
+calibrated) the mailbox's silence_end_s ends the message.
 """
 
 from __future__ import annotations
@@ -30,6 +35,16 @@ MAILBOX_DIGITS = 8
 PIN_DIGITS = 12
 FIRST_DIGIT_MS = 8000
 INTER_DIGIT_MS = 4000
+HANGUP_SIGNAL_KEY = "line.hangup_signal"  # written by `ivrbox calibrate`
+SIGNALLED_HANGUPS = frozenset({"loop_drop", "polarity", "modem", "reorder", "busy", "dial"})
+PAUSE_TOLERATED_S = 10.0  # a caller thinking mid-message on a line that signals hang-up
+
+
+def _silence_end_ms(ctx: CallContext, silence_end_s: float) -> float:
+    learned = ctx.services.store.kv.get(HANGUP_SIGNAL_KEY)
+    if isinstance(learned, dict) and learned.get("kind") in SIGNALLED_HANGUPS:
+        return max(silence_end_s, PAUSE_TOLERATED_S) * S_TO_MS
+    return silence_end_s * S_TO_MS
 
 
 async def _play_greeting(ctx: CallContext, mailbox_id: str, kind: str) -> str | None:
@@ -74,7 +89,7 @@ async def record_message(ctx: CallContext, mailbox_id: str) -> bool:
         taken = await ctx.call.record(
             recorder.write,
             max_ms=mailbox.max_message_s * S_TO_MS,
-            silence_ms=mailbox.silence_end_s * S_TO_MS,
+            silence_ms=_silence_end_ms(ctx, mailbox.silence_end_s),
         )
     except BaseException:  # shutting down mid-message: keep it, listed like any other
         try:

@@ -179,3 +179,18 @@ def test_pound_during_the_greeting_skips_to_the_beep(make_phone, tmp_path) -> No
     started = phone.first("recording")["t_ms"] - phone.first("node")["t_ms"]
     assert started < greeting_ms
     assert phone.first("message_saved")["ended_by"] == "key"
+
+
+def test_a_pause_is_not_the_end_where_the_exchange_signals_hang_ups(make_phone) -> None:
+    """`ivrbox calibrate` learned a loop-current drop: silence is only a pause then."""
+    from firmware.line.sim import HangUp, Press, Speak, Wait, WaitForBeep
+
+    script = [Wait(500), Press("3"), WaitForBeep(30_000), Wait(300), Speak(voice(1.0)),
+              Wait(5000), Speak(voice(1.0)), Press("#"), Wait(3000), HangUp()]
+    phone = make_phone()
+    phone.call(script, number=KNOWN)
+    assert phone.first("message_saved")["ended_by"] == "silence"  # not calibrated: 3 s ends it
+    phone.store.kv.set("line.hangup_signal", {"kind": "loop_drop", "after_ms": 600})
+    phone.call(script, number=KNOWN)
+    saved = phone.first("message_saved")
+    assert saved["ended_by"] == "key" and saved["ms"] >= 6500
