@@ -53,7 +53,7 @@ def _as_single(node: ForwardNode, entry: HuntEntry) -> ForwardNode:
 
 async def _still_trying(ctx: CallContext) -> None:
     text = phrase("still_trying", ctx.language)
-    await ctx.call.play(ctx.services.prompts.render(text, ctx.language), barge_in=False)
+    await ctx.call.play(await ctx.render(text), barge_in=False)
 
 
 async def hunt(ctx: CallContext, node: ForwardNode, flash_ms: int, try_one: TryOne) -> Any:
