@@ -10,13 +10,8 @@ refused. Screenshots of every page at 360 and 1280 px go to a temp dir (printed)
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import subprocess
-import tempfile
-import threading
 from concurrent.futures import ThreadPoolExecutor
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,49 +24,25 @@ from firmware.line.sim import SimCaller, SimLine, parse_script
 from firmware.web import create_app
 from firmware.web.services import default_engine_factory
 from tests.web.conftest import PASSWORD, make_services
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS as ARGS, screenshots_dir, serving
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 PAGES = ["/", "/voicemail", "/calls", "/callbacks", "/greetings", "/settings"]
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
-
     data = tmp_path_factory.mktemp("browser") / "data"
     services = make_services(data)
-    app = create_app(services)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", services
-    srv.should_exit = True
-    thread.join(5)
+    with serving(create_app(services)) as url:
+        yield url, services
     services.store.close()
 
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
-    path = Path(os.environ.get("IVRBOX_SCREENSHOTS") or tempfile.mkdtemp(prefix="ivrbox-screens-"))
-    path.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots: {path}")
-    return path
+    return screenshots_dir()
 
 
 def _call(services, script: str) -> tuple[SimCaller, object]:

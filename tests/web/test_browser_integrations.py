@@ -4,11 +4,6 @@ dir (printed) with a check that nothing overflows sideways."""
 
 from __future__ import annotations
 
-import os
-import socket
-import tempfile
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -17,21 +12,13 @@ from firmware.notify.webhook import WEBHOOK_KIND
 from firmware.store.lookups import LookupEntry
 from firmware.web import create_app
 from tests.web.conftest import PASSWORD, Clock, make_services
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS as ARGS, screenshots_dir, serving
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 PAGES = ["/settings/integrations", "/lookups", "/lookups/orders"]
 LINE_ID = "U" + "0123456789abcdef" * 2
 
 pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
               pytest.mark.timeout(120)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _hooks(data: dict) -> None:
@@ -44,7 +31,6 @@ def _hooks(data: dict) -> None:
 
 
 def test_integrations_and_lookups_pages(tmp_path) -> None:
-    import uvicorn
     from playwright.sync_api import sync_playwright
 
     services = make_services(tmp_path / "data", Clock())
@@ -57,20 +43,9 @@ def test_integrations_and_lookups_pages(tmp_path) -> None:
     services.store.lookups.replace("orders", [
         LookupEntry(str(20260000 + i), {"en": f"Order {i} was shipped on May {i + 1}.", "zh-TW": f"訂單 {i} 已於 5 月 {i + 1} 日出貨。"},
                     "2027-12-31" if i % 2 else None) for i in range(60)])
-    shots = Path(os.environ.get("IVRBOX_SCREENSHOTS") or tempfile.mkdtemp(prefix="ivrbox-screens-"))
-    shots.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots: {shots}")
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
+    shots = screenshots_dir()
     try:
-        with sync_playwright() as p:
+        with serving(app) as base, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_page(viewport={"width": 360, "height": 800}, locale="en-US")
             errors: list[str] = []
@@ -100,6 +75,4 @@ def test_integrations_and_lookups_pages(tmp_path) -> None:
             assert not [e for e in errors if "Content Security Policy" in e], errors
             browser.close()
     finally:
-        srv.should_exit = True
-        thread.join(5)
         services.store.close()

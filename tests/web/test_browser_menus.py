@@ -11,11 +11,6 @@ the old way again; hours: add a Saturday range. Screenshots of the pages at 360 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import tempfile
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -27,10 +22,8 @@ from firmware.web import create_app
 from firmware.web.auth import ADMIN
 from tests.web.conftest import FAST_HASHER, PASSWORD, make_services
 from tests.web.menus_helpers import call_published
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS as ARGS, screenshots_dir, serving
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 PAGES = ["/menus", "/menus/node/main_menu", "/hours", "/history"]
 KEY_2 = "wait 1; press 9; wait 3; press 2; wait 2; hangup"  # English, then key 2 during the menu
 
@@ -39,34 +32,17 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debia
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
-
     services = make_services(tmp_path_factory.mktemp("menus-browser") / "data")
     services.store.web.create_user(ADMIN, FAST_HASHER.hash(PASSWORD))  # first run is test_browser's
     services.store.kv.set(OVERRIDE_KEY, {"mode": "open", "until_ms": None})  # calls reach the menu
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1", port=port,
-                                        log_level="warning", ws="none"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", services
-    srv.should_exit = True
-    thread.join(5)
+    with serving(create_app(services)) as url:
+        yield url, services
     services.store.close()
 
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
-    path = Path(os.environ.get("IVRBOX_SCREENSHOTS") or tempfile.mkdtemp(prefix="ivrbox-screens-"))
-    path.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots: {path}")
-    return path
+    return screenshots_dir()
 
 
 def _call(services, script: str):

@@ -9,10 +9,6 @@ check that nothing overflows the screen sideways.
 
 from __future__ import annotations
 
-import os
-import socket
-import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -22,11 +18,10 @@ from firmware.web import SelfTestResult, create_app
 from firmware.web.routes.testcall import calls_of
 from tests.web.conftest import PASSWORD, Clock, make_services
 from tests.web.test_analytics import seed
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, screenshots_dir, serving
 from tests.web.test_testcall import short_flow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+ARGS = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
 PAGES = ["/testcall", "/analytics", "/settings", "/settings/line", "/settings/email", "/settings/people",
          "/settings/mailboxes", "/settings/backup", "/settings/system"]
 
@@ -34,15 +29,8 @@ pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debi
               pytest.mark.timeout(120)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
 
     data = tmp_path_factory.mktemp("browser-testcall") / "data"
     log = data.parent / "ivrbox.log"
@@ -56,26 +44,14 @@ def server(tmp_path_factory):
     web.auth.create_owner(PASSWORD)
     web.publisher.edit(short_flow, "short test flow")
     seed(services.store)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", services, app
-    srv.should_exit = True
-    thread.join(5)
+    with serving(app, ws="websockets-sansio") as url:
+        yield url, services, app
     services.store.close()
 
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
-    path = Path(os.environ.get("IVRBOX_SCREENSHOTS") or tempfile.mkdtemp(prefix="ivrbox-screens-"))
-    path.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots: {path}")
-    return path
+    return screenshots_dir()
 
 
 def test_test_call_keypad_settings_and_analytics_in_a_browser(server, shots) -> None:
