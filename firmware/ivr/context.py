@@ -110,10 +110,18 @@ class CallContext:
         language = language or self.language
         if prompts.needs_speech(text, language, file):
             worker = asyncio.ensure_future(asyncio.to_thread(prompts.prepare, text, language))
+            start_clock, start_wall = self.call.now, time.monotonic()
             try:
                 while not worker.done():
+                    # A real line paces step() itself; a fast simulated line must not run
+                    # ahead of the wall clock, or the caller would hear minutes of silence
+                    # for a second of speech synthesis. So: wait on the worker, not a timer.
+                    ahead_s = (samples_to_ms(self.call.now - start_clock) / 1000.0
+                               - (time.monotonic() - start_wall))
+                    if ahead_s > 0:
+                        await asyncio.wait({worker}, timeout=ahead_s)
+                        continue
                     await self.call.step()
-                    await asyncio.sleep(0)  # let the worker's result in on a fast sim line
                 worker.result()
             finally:
                 if not worker.done():
