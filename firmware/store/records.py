@@ -1,7 +1,7 @@
 """Small tables: callback requests, survey answers, key/value state, published configs.
 
 API index:
-    Callbacks(db)      .request(number, name=, call_id=, at_ms=) -> id
+    Callbacks(db)      .request(number, name=, call_id=, at_ms=, by_tty=False) -> id
                        .open() -> list[Callback] oldest first;  .done(id, note=)
                        .list(limit=100) -> newest first
     SurveyAnswers(db)  .add(survey, question, answer, call_id=, at_ms=)
@@ -32,6 +32,10 @@ class Callback:
     requested_ms: int
     done_ms: int | None
     note: str | None
+    by_tty: bool = False  # asked for from a text telephone: call back by TTY or relay
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_tty", bool(self.by_tty))  # SQLite keeps 0/1
 
 
 class Callbacks:
@@ -39,14 +43,14 @@ class Callbacks:
         self.db = db
 
     def request(self, number: str, *, name: str | None = None, call_id: int | None = None,
-                at_ms: int | None = None) -> int:
+                at_ms: int | None = None, by_tty: bool = False) -> int:
         if not number:
             raise UsageError("a callback request needs a number")
         at = self.db.now_ms() if at_ms is None else at_ms
         with self.db.write() as con:
             cur = con.execute(
-                "INSERT INTO callbacks (call_id, number, name, requested_ms) VALUES (?, ?, ?, ?)",
-                (call_id, number, name, at))
+                "INSERT INTO callbacks (call_id, number, name, requested_ms, by_tty)"
+                " VALUES (?, ?, ?, ?, ?)", (call_id, number, name, at, int(by_tty)))
             return int(cur.lastrowid)  # type: ignore[arg-type]
 
     def open(self) -> list[Callback]:

@@ -154,5 +154,11 @@ CREATE TABLE lookup_entries (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+_V4 = """
+-- TTY callers (issue 8): a callback asked for from a text telephone is returned by TTY or
+-- through a relay service, not by a voice call.
+ALTER TABLE callbacks ADD COLUMN by_tty INTEGER NOT NULL DEFAULT 0;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -52,6 +52,16 @@ def test_update_migrates_and_keeps_data(tmp_path: Path) -> None:
     new.close()
 
 
+def test_callbacks_from_before_the_tty_marker_are_voice_callbacks(tmp_path: Path) -> None:
+    path = tmp_path / "ivrbox.db"
+    old = Database(path, migrations=MIGRATIONS[:3])
+    old.query("INSERT INTO callbacks (number, requested_ms) VALUES ('5550000', 1)")
+    old.close()
+    store = Store(tmp_path)
+    assert [(c.number, c.by_tty) for c in store.callbacks.open()] == [("5550000", False)]
+    store.close()
+
+
 def test_failed_migration_leaves_old_schema_intact(tmp_path: Path) -> None:
     path = tmp_path / "ivrbox.db"
     Database(path).close()
@@ -250,6 +260,9 @@ def test_small_tables(tmp_path: Path) -> None:
     assert [c.number for c in store.callbacks.open()] == ["5550000"]
     store.callbacks.done(cb, note="called back")
     assert store.callbacks.open() == [] and store.callbacks.list()[0].note == "called back"
+    tty = store.callbacks.request("5550001", by_tty=True)
+    assert [(c.id, c.by_tty) for c in store.callbacks.open()] == [(tty, True)]
+    assert store.callbacks.list()[-1].by_tty is False
 
     for answer in "55412":
         store.surveys.add("satisfaction", "q1", answer)
