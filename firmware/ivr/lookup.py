@@ -4,6 +4,10 @@ API:
     await run_lookup(ctx, node_id, node) -> next node id | None
     entry_segments(text) -> [(kind, part)]    "text" parts for speech, "digits" read key by key
     log_key(key, private) -> str              the key as the call log keeps it
+    await look_up(ctx, node, key, attempt, language=, hold_words=True) -> LookupAnswer
+                                              the answer, logged as a `lookup` event
+                                              (shared with the TTY lookup, ttylookup.py)
+    lookups_so_far(ctx) -> int                lookups this call has used
     LOOKUP_PHRASES[key][language]             the node's built-in sentences
 
 The caller keys a number, ending with `#` or a pause; the box reads back the entry in
@@ -95,7 +99,7 @@ def entry_segments(text: str) -> list[tuple[str, str]]:
     return parts
 
 
-def _lookups_so_far(ctx: CallContext) -> int:
+def lookups_so_far(ctx: CallContext) -> int:
     return sum(1 for e in ctx.services.store.calls.events(ctx.call_id) if e.kind == "lookup")
 
 
@@ -120,10 +124,13 @@ async def _speak(ctx: CallContext, text: str, barge_in: bool = True) -> bool:
     return await ctx.call.play(await ctx.render(text, ctx.language), barge_in=barge_in)
 
 
-async def _await_stepping(ctx: CallContext, task: asyncio.Task[LookupAnswer]) -> LookupAnswer:
-    """Keep the call's audio going (a short "one moment", then silence) until `task` ends."""
+async def _await_stepping(ctx: CallContext, task: asyncio.Task[LookupAnswer],
+                          hold_words: bool = True) -> LookupAnswer:
+    """Keep the call's audio going (a short "one moment", then silence; silence only
+    for a TTY, which was told in text) until `task` ends."""
     call = ctx.call
-    hold = await ctx.render(_phrase("wait", ctx.language), ctx.language)
+    hold = (await ctx.render(_phrase("wait", ctx.language), ctx.language) if hold_words
+            else np.zeros(0, np.int16))
     start_clock, start_wall = call.now, time.monotonic()
     index = 0
     try:
@@ -142,19 +149,36 @@ async def _await_stepping(ctx: CallContext, task: asyncio.Task[LookupAnswer]) ->
             task.cancel()  # the caller left; the worker thread ends at its own timeout
 
 
-async def _answer(ctx: CallContext, node: LookupNode, key: str) -> LookupAnswer:
+async def _answer(ctx: CallContext, node: LookupNode, key: str, language: str,
+                  hold_words: bool) -> LookupAnswer:
     default = ctx.settings.business.default_language
     if node.table is not None:
-        return table_answer(ctx.services.store, node.table, key, ctx.language, default, ctx.local_now())
-    url = endpoint_url(node.url or "", key, ctx.language)
+        return table_answer(ctx.services.store, node.table, key, language, default, ctx.local_now())
+    url = endpoint_url(node.url or "", key, language)
     cache = cache_for(ctx.services.store)
     cached = cache.get(url, time.monotonic())
     if cached is not None:
         return LookupAnswer(cached.status, cached.text, cached.language, "cached")
-    task = asyncio.create_task(http_answer(url, node.timeout_s, ctx.language, default))
-    answer = await _await_stepping(ctx, task)
+    task = asyncio.create_task(http_answer(url, node.timeout_s, language, default))
+    answer = await _await_stepping(ctx, task, hold_words)
     if node.cache_s > 0:
         cache.put(url, answer, time.monotonic() + node.cache_s)
+    return answer
+
+
+async def look_up(ctx: CallContext, node: LookupNode, key: str, attempt: int, *,
+                  language: str | None = None, hold_words: bool = True,
+                  **log: object) -> LookupAnswer:
+    """The entry for `key` ("too_short" without asking the source when it has fewer than
+    `min_digits`), logged as the call's `lookup` event with the key hashed when private:
+    spoken and TTY lookups count and log the same way."""
+    source = "table" if node.table is not None else "url"
+    if len(key) < node.min_digits:
+        answer = LookupAnswer("too_short")
+    else:
+        answer = await _answer(ctx, node, key, language or ctx.language, hold_words)
+    ctx.log("lookup", key=log_key(key, node.private), result=answer.status, source=source,
+            attempt=attempt, **({"detail": answer.detail} if answer.detail else {}), **log)
     return answer
 
 
@@ -189,7 +213,7 @@ async def _offer(ctx: CallContext, node: LookupNode) -> str | None:
 
 async def run_lookup(ctx: CallContext, node_id: str, node: LookupNode) -> str | None:
     operator = node.operator or ctx.settings.flow.operator
-    used, silent = _lookups_so_far(ctx), 0
+    used, silent = lookups_so_far(ctx), 0
     while True:
         if used >= node.attempts:
             ctx.log("lookup_limit", attempts=used)
@@ -206,15 +230,10 @@ async def run_lookup(ctx: CallContext, node_id: str, node: LookupNode) -> str | 
                 return node.next
             continue
         used += 1
-        source = "table" if node.table is not None else "url"
-        if len(key) < node.min_digits:
-            ctx.log("lookup", key=log_key(key, node.private), result="too_short", source=source,
-                    attempt=used)
+        answer = await look_up(ctx, node, key, used)
+        if answer.status == "too_short":
             await _speak(ctx, _phrase("too_short", ctx.language))
             continue
-        answer = await _answer(ctx, node, key)
-        ctx.log("lookup", key=log_key(key, node.private), result=answer.status, source=source,
-                attempt=used, **({"detail": answer.detail} if answer.detail else {}))
         if answer.status == "failed":
             await _speak(ctx, _phrase("try_later", ctx.language), barge_in=False)
             return node.fallback

@@ -6,6 +6,9 @@ API:
     run_callback(ctx, node_id, node)       read back the number, confirm, store
     run_mailbox_login(ctx, node_id, node)  PIN (hashed, locked out after failures),
                                            then the owner's menu (owner.py)
+    pin_result(ctx, box_id, pin, ...)      the PIN check both voice and TTY logins use
+    store_callback(ctx, node, number, by_tty=False)   keep + notify a confirmed request
+    mailbox_by_number(ctx, digits)         the mailbox a caller keyed, if any
 
 A caller who hangs up while recording keeps the message: `Call.record` returns what
 was said, the recording is saved and mailed, and only then does the call end.
@@ -146,38 +149,51 @@ async def _enter(ctx: CallContext, key: str, max_digits: int, secret: bool = Fal
         ctx.call.secret = False
 
 
-def _mailbox_by_number(ctx: CallContext, digits: str) -> str | None:
+def mailbox_by_number(ctx: CallContext, digits: str) -> str | None:
     for box_id, box in ctx.settings.mailboxes.items():
         if box.number and box.number == digits:
             return box_id
     return None
 
 
+def pin_result(ctx: CallContext, box_id: str | None, pin: str, *, attempt: int,
+               attempts: int, lockout_s: float, **log: object) -> str:
+    """"ok", "locked" or "wrong" for a PIN entered by voice or typed on a TTY: one
+    lock-out store (the mailbox's failures count across calls and both ways in), and
+    the same call-log events."""
+    mailbox = ctx.settings.mailboxes.get(box_id) if box_id else None
+    stored = mailbox.pin_hash if mailbox else None
+    lock_key = box_id or "unknown-mailbox"
+    check = ctx.services.voicemail.check_pin(
+        lock_key, pin, lambda entered: stored is not None and verify_pin(entered, stored),
+        max_failures=attempts, lockout_ms=int(lockout_s * S_TO_MS),
+    )
+    if check.ok and box_id is not None:
+        ctx.log("pin_ok", mailbox=box_id, **log)
+        ctx.outcome = "mailbox_access"
+        return "ok"
+    if check.locked:
+        ctx.log("pin_locked", mailbox=lock_key, **log)
+        return "locked"
+    ctx.log("pin_wrong", mailbox=lock_key, attempt=attempt, **log)
+    return "wrong"
+
+
 async def login_and_serve(ctx: CallContext, mailbox_id: str | None, *, attempts: int,
                           lockout_s: float) -> bool:
     """Ask for the PIN (and the mailbox number when not known); serve the owner."""
-    voicemail = ctx.services.voicemail
     for attempt in range(1, attempts + 1):
-        box_id = mailbox_id or _mailbox_by_number(ctx, await _enter(ctx, "enter_mailbox", MAILBOX_DIGITS))
+        box_id = mailbox_id or mailbox_by_number(ctx, await _enter(ctx, "enter_mailbox", MAILBOX_DIGITS))
         pin = await _enter(ctx, "enter_pin", PIN_DIGITS, secret=True)
-        mailbox = ctx.settings.mailboxes.get(box_id) if box_id else None
-        stored = mailbox.pin_hash if mailbox else None
-        lock_key = box_id or "unknown-mailbox"
-        check = voicemail.check_pin(
-            lock_key, pin, lambda entered: stored is not None and verify_pin(entered, stored),
-            max_failures=attempts, lockout_ms=int(lockout_s * S_TO_MS),
-        )
-        if check.ok and box_id is not None:
-            ctx.log("pin_ok", mailbox=box_id)
-            ctx.outcome = "mailbox_access"
+        result = pin_result(ctx, box_id, pin, attempt=attempt, attempts=attempts,
+                            lockout_s=lockout_s)
+        if result == "ok" and box_id is not None:
             await owner_session(ctx, box_id)
             return True
-        if check.locked:
-            ctx.log("pin_locked", mailbox=lock_key)
+        if result == "locked":
             await ctx.call.play(await ctx.render(phrase("locked", ctx.language),
                                                             ctx.language))
             return False
-        ctx.log("pin_wrong", mailbox=lock_key, attempt=attempt)
         await ctx.call.play(await ctx.render(phrase("wrong_pin", ctx.language),
                                                         ctx.language))
     return False
@@ -219,15 +235,23 @@ async def run_callback(ctx: CallContext, node_id: str, node: CallbackNode) -> st
     if not confirmed or number is None:
         ctx.log("callback_abandoned")
         return node.next
-    name = ctx.caller.name if ctx.caller else None
-    request_id = ctx.services.store.callbacks.request(number, name=name, call_id=ctx.call_id,
-                                                      at_ms=ctx.wall_ms())
-    ctx.log("callback_requested", number=number)
-    ctx.outcome = "callback_requested"
-    if ctx.services.notify is not None:
-        ctx.services.notify.callback_requested(request_id, node.notify)
+    store_callback(ctx, node, number)
     if node.done_prompt:
         await ctx.say(node.done_prompt)
     else:
         await ctx.call.play(await say(phrase("callback_thanks", ctx.language), ctx.language))
     return node.next
+
+
+def store_callback(ctx: CallContext, node: CallbackNode, number: str, *,
+                   by_tty: bool = False) -> int:
+    """Keep a confirmed request and tell the node's mailbox (e-mail, webhooks); a TTY
+    caller's is marked so the owner calls back by TTY or relay."""
+    name = ctx.caller.name if ctx.caller else None
+    request_id = ctx.services.store.callbacks.request(number, name=name, call_id=ctx.call_id,
+                                                      at_ms=ctx.wall_ms(), by_tty=by_tty)
+    ctx.log("callback_requested", number=number, **({"tty": True} if by_tty else {}))
+    ctx.outcome = "callback_requested"
+    if ctx.services.notify is not None:
+        ctx.services.notify.callback_requested(request_id, node.notify)
+    return request_id

@@ -3,6 +3,8 @@
 API:
     owner_session(ctx, mailbox_id)
     phone_greeting_path(ctx, mailbox_id, kind)
+    set_night_mode(ctx, night)        7/8: night mode until switched back, or the hours
+    messages_in_order(ctx, mailbox_id) -> [Message]   new first, oldest first in each
 
 Keys: 1 hear messages (new first, then saved, oldest first in each; each with caller and time read out;
 then 1 again, 2 keep, 3 delete, # next), 3 record the "unavailable" greeting (to a temporary
@@ -77,11 +79,23 @@ async def _play_message(ctx: CallContext, message: Message) -> None:
         await ctx.call.play(await ctx.render(message.text, ctx.language))
 
 
+def messages_in_order(ctx: CallContext, mailbox_id: str) -> list[Message]:
+    listed = sorted(ctx.services.voicemail.list(mailbox_id), key=lambda m: (m.received_ms, m.id))
+    return [m for m in listed if not m.heard] + [m for m in listed if m.heard]
+
+
+def set_night_mode(ctx: CallContext, night: bool) -> None:
+    """Night mode holds until switched back; day mode returns to the business hours."""
+    if night:
+        ctx.services.store.kv.set(OVERRIDE_KEY, {"mode": "closed", "until_ms": None})
+    else:
+        ctx.services.store.kv.delete(OVERRIDE_KEY)
+    ctx.log("override", mode="closed" if night else None)
+
+
 async def _messages(ctx: CallContext, mailbox_id: str) -> None:
     voicemail = ctx.services.voicemail
-    listed = sorted(voicemail.list(mailbox_id), key=lambda m: (m.received_ms, m.id))
-    ordered = [m for m in listed if not m.heard] + [m for m in listed if m.heard]
-    for message in ordered:
+    for message in messages_in_order(ctx, mailbox_id):
         while True:  # keys typed ahead (during "message saved") count: no clear_keys here
             await _play_message(ctx, message)
             voicemail.mark_heard(message.id)
@@ -165,12 +179,10 @@ async def owner_session(ctx: CallContext, mailbox_id: str) -> None:
         elif key == "3":
             await _record_greeting(ctx, mailbox_id)
         elif key == "7":
-            ctx.services.store.kv.set(OVERRIDE_KEY, {"mode": "closed", "until_ms": None})
-            ctx.log("override", mode="closed")
+            set_night_mode(ctx, True)
             await _say(ctx, "night_mode")
         elif key == "8":
-            ctx.services.store.kv.delete(OVERRIDE_KEY)
-            ctx.log("override", mode=None)
+            set_night_mode(ctx, False)
             await _say(ctx, "day_mode")
         elif key == "*":
             return
