@@ -6,6 +6,7 @@ API:
         .say(prompt_id, barge_in=True) -> bool       a configured prompt, in the call's language
         .say_words(ids, barge_in=True) -> bool       a read-out from the vocabulary
         .log(kind, **detail)                         a call_events row, timed on the line clock
+        .previous_menu() -> str | None               where a menu's back key leads
         .wall_ms(at=None) -> int                     the line clock mapped to wall time
         .local_now() -> datetime                     in the business's time zone
         .outcome / .end_reason                       what the call log will say
@@ -91,6 +92,24 @@ class CallContext:
     @property
     def node(self) -> str | None:
         return self.path[-1] if self.path else None
+
+    def previous_menu(self) -> str | None:
+        """Where a menu's back key leads: the menu before the current one on the call's
+        trail of menus, or None in the first menu. The trail is the path's menus (play,
+        schedule, language... steps between them left out) with every return cut out:
+        reaching a menu already on it, by the back key or by an option that leads there
+        again ("1: our hours", then the menu anew), drops what came after it. So back
+        always climbs one level and never swings between two menus."""
+        nodes = self.settings.flow.nodes
+        trail: list[str] = []
+        for nid in self.path:
+            if getattr(nodes.get(nid), "type", None) != "menu":
+                continue
+            if nid in trail:
+                del trail[trail.index(nid) + 1:]
+            else:
+                trail.append(nid)
+        return trail[-2] if len(trail) >= 2 else None
 
     def log(self, kind: str, **detail: Any) -> None:
         self.services.store.calls.event(self.call_id, self.t_ms(), kind, self.node, **detail)

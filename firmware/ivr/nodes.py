@@ -34,7 +34,7 @@ from firmware.settings.hours import status as hours_status
 
 Handler = Callable[[CallContext, str, Any], Awaitable[str | None]]
 OVERRIDE_KEY = "schedule.override"  # {"mode": "open"|"closed", "until_ms": int|None}
-MAX_REPEATS = 5  # '*' replays of one menu before they count as failed attempts
+MAX_REPEATS = 5  # replays of one menu ('*', or back in the first menu) before they count as failures
 MAX_EXTENSION_DIGITS = 8
 S_TO_MS = 1000.0
 
@@ -98,6 +98,15 @@ async def run_menu(ctx: CallContext, node_id: str, node: MenuNode) -> str | None
                 timeout_ms = node.more_time_s * S_TO_MS
                 replay = False
                 continue
+            if key == node.back_key:
+                back = ctx.previous_menu()
+                if back is not None:
+                    ctx.log("back", target=back)
+                    return back
+                if repeats < MAX_REPEATS:  # the call's first menu: nowhere to go back to
+                    repeats += 1
+                    ctx.log("back", target=None)
+                    continue
         while any(o != choice and o.startswith(choice) for o in options):
             more = await ctx.call.wait_key(node.inter_key_timeout_s * S_TO_MS)
             if more is None:

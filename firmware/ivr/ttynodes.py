@@ -79,6 +79,13 @@ async def run_menu(ctx: CallContext, node_id: str, node: Any) -> str | None:
         if choice is not None:
             ctx.log("choice", keys=choice, target=options[choice], tty=True)
             return options[choice]
+        if digits and digits == node.back_key:  # back; in the first menu: the menu again
+            back = ctx.previous_menu()
+            ctx.log("back", target=back, tty=True)
+            if back is not None:
+                return back
+            text = prompt_text(ctx, node.prompt)
+            continue
         ctx.log("invalid" if digits else "timeout", keys=digits, attempt=attempt, tty=True)
         text = prompt_text(ctx, node.invalid_prompt if digits else node.timeout_prompt) \
             or _phrase("invalid" if digits else "timeout")

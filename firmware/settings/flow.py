@@ -71,7 +71,11 @@ class MenuNode(BaseNode):
     caller hears `invalid_prompt`/`timeout_prompt` and the prompt again; after the last,
     the call goes to `final` (so `retries: 1` means no second chance).
     `repeat_key` replays the prompt, `operator_key` goes to `operator` (or the flow's
-    operator), `more_time_key` waits `more_time_s` longer; set a key to null to free it."""
+    operator), `more_time_key` waits `more_time_s` longer; set a key to null to free it.
+    `back_key` (off by default) returns to the menu the caller came from on this call
+    (the previous menu of the call's path, whatever play or schedule steps lay between);
+    in the call's first menu it replays the prompt. It is no edge of the graph: it only
+    ever leads to a menu the call has already reached through one."""
 
     type: Literal["menu"]
     prompt: PromptId
@@ -88,6 +92,8 @@ class MenuNode(BaseNode):
     operator: NodeId | None = Field(None, description="target of operator_key; empty = flow.operator")
     more_time_key: DtmfKey | None = "#"
     more_time_s: Seconds = 10
+    back_key: DtmfKey | None = Field(
+        None, description="go back to the previous menu of the call (first menu: replay); empty = off")
 
     _silent_fields = ("final",)
     _prompt_fields = ("prompt", "invalid_prompt", "timeout_prompt")
@@ -98,6 +104,11 @@ class MenuNode(BaseNode):
         if self.operator is not None:
             edges["operator"] = self.operator
         return edges
+
+    def special_keys(self) -> dict[str, str | None]:
+        """Field -> key of the menu's own actions (None = off); no choice may start with one."""
+        return {"repeat_key": self.repeat_key, "operator_key": self.operator_key,
+                "more_time_key": self.more_time_key, "back_key": self.back_key}
 
 
 class PlayNode(BaseNode):

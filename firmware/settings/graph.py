@@ -16,9 +16,11 @@ What is checked:
   mailbox, so the "silent" edges (menu `final`, play `next`, forward `fallback`, ...)
   must not form a cycle — a menu may loop through its options only because its
   retries are bounded and its `final` leads to an end;
-- menu keys do not collide with the repeat / operator / more-time keys, nor a lookup's
-  repeat / another / operator / done keys with each other, and an enabled operator key
-  has a target;
+- menu keys do not collide with the repeat / operator / more-time / back keys, nor a
+  lookup's repeat / another / operator / done keys with each other, and an enabled
+  operator key has a target (a menu's back key is no edge: it returns to a menu the
+  call already reached by one, so reachability and "every path ends" are unchanged,
+  and it needs a key, so it is never a silent edge);
 - forward names a configured person, voicemail/callback/mailbox_login a mailbox;
 - every prompt referenced exists and can be played in every configured language;
 - language choices (and webhook languages) are among the configured languages;
@@ -215,17 +217,19 @@ def _menu_keys(flow: Flow, broken: frozenset[Path]) -> list[Finding]:
             found += _lookup_keys(flow, nid, node, operator_unknown)
         if not isinstance(node, MenuNode):
             continue
-        special = {"repeat_key": node.repeat_key, "operator_key": node.operator_key,
-                   "more_time_key": node.more_time_key}
         used: dict[str, str] = {}
-        for field, key in special.items():
+        for field, key in node.special_keys().items():
             if key is None:
                 continue
             if key in used:
                 found.append((_path(*NODES, nid, field), f"'{key}' is also {used[key]}"))
             used[key] = field
         for option in node.options:
-            if option[0] in used:
+            if used.get(option[0]) == "back_key":  # off by default: the back key is the newcomer
+                found.append((_path(*NODES, nid, "back_key"), (
+                    f"back key '{option[0]}' is also the first key of choice '{option}': "
+                    "choose another back key, or back_key: null")))
+            elif option[0] in used:
                 found.append((_path(*NODES, nid, "options", option), (
                     f"choice '{option}' starts with '{option[0]}', which is this menu's "
                     f"{used[option[0]]}: set {used[option[0]]}: null to use it as a choice"
