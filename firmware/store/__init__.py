@@ -5,6 +5,7 @@ API index:
     Database                                  (db: WAL, per-thread connections, migrations)
     CallLog, Messages, Callbacks, SurveyAnswers, KeyValue, ConfigVersions,
     PinLockouts, OutboxJobs, Reports, WebAuth, LookupTables typed repositories over one Database
+    FeatureUsage                              TTY, lookup, hunt-list and per-line figures (analytics)
     Store(data_dir, clock_ms=None)            opens the db of a data dir and bundles them all
 """
 
@@ -29,6 +30,7 @@ from firmware.store.lockouts import LockoutState, PinLockouts
 from firmware.store.lookups import LookupEntry, LookupTables
 from firmware.store.messages import Message, Messages
 from firmware.store.reports import Reports
+from firmware.store.usage import FeatureUsage
 from firmware.store.webauth import LoginThrottle, WebAuth, WebSession, WebUser
 from firmware.store.records import (
     Callback,
@@ -60,6 +62,7 @@ class Store:
         self.lockouts = PinLockouts(self.db)
         self.jobs = OutboxJobs(self.db)
         self.reports = Reports(self.db)
+        self.usage = FeatureUsage(self.db)
         self.web = WebAuth(self.db)
         self.lookups = LookupTables(self.db)
 
@@ -88,7 +91,7 @@ class Store:
 
 __all__ = [
     "Call", "CallEvent", "CallLog", "Callback", "Callbacks", "ConfigVersion", "ConfigVersions",
-    "DataDir", "Database", "Job", "KeyValue", "LockoutState", "LoginThrottle", "LookupEntry", "LookupTables", "Message",
+    "DataDir", "Database", "FeatureUsage", "Job", "KeyValue", "LockoutState", "LoginThrottle", "LookupEntry", "LookupTables", "Message",
     "Messages", "Reports", "WebAuth", "WebSession", "WebUser",
     "OutboxJobs", "PinLockouts", "Store", "SurveyAnswers", "atomic_write", "atomic_writer",
     "free_bytes", "fsync_dir", "safe_name", "sanitize_name", "wall_clock_ms",

@@ -1,5 +1,6 @@
 """Analytics: calls per day and per hour of the week, where callers leave the menus,
-how many reach a person or a mailbox, and how long that takes.
+how many reach a person or a mailbox, and how long that takes; TTY callers, lookups,
+each person's forward attempts and calls per line (firmware/web/usage.py).
 
 Page: GET /analytics?days=30 (7, 30 or 90).
 API: GET /api/analytics?days=30 -> the same numbers as JSON.
@@ -16,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from firmware.web import charts, fmt
+from firmware.web import charts, fmt, usage
 from firmware.web.context import N_, WebContext
 from firmware.web.routes.testcall import NODE_TYPES
 from firmware.web.services import TEST_LINE_NAME
@@ -75,6 +76,7 @@ def numbers(web: WebContext, days: int) -> dict[str, Any]:
         "share": {"person": person, "mailbox": mailbox, "menu": menu, "nobody": total - person - mailbox - menu},
         "reach_ms": {kind: {"calls": len(v), "mean": round(mean(v)) if v else None,
                             "median": round(median(v)) if v else None} for kind, v in reach.items()},
+        **usage.numbers(store, since, until, TEST_LINE_NAME),
     }
 
 
@@ -129,7 +131,8 @@ async def page(request: Request) -> Response:
         kind = NODE_TYPES.get(node.type)  # type: ignore[attr-defined]
         node_names[nid] = f"{nid} · {t(kind)}" if kind else nid
     return web.render(request, "analytics.html", title=t("Analytics"), n=n, periods=PERIODS,
-                      charts=_charts(n, t, node_names), day_names=[t(d) for d in DAY_KEYS])
+                      charts=_charts(n, t, node_names), day_names=[t(d) for d in DAY_KEYS],
+                      usage=usage.view(n, t, web.settings()))
 
 
 @router.get("/api/analytics", tags=["calls"], summary="Call statistics for the last 7, 30 or 90 days")
