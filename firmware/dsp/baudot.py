@@ -4,9 +4,10 @@ API:
     TTY_BAUD_US = 45.45, TTY_BAUD_EU = 50.0, MARK_HZ = 1400, SPACE_HZ = 1800
     encode(text) -> list[int]                  5-bit codes with LTRS/FIGS shifts
     modulate(text, baud=45.45, dbm0=-10, lead_ms=150, tail_ms=300, rate=8000) -> int16
-    TtyChar(char, start, end)                  a decoded character, sample positions
-    BaudotDecoder(baud=45.45, rate=8000)
-        .feed(int16, any length) -> list[TtyChar]    same result for any feed sizes
+    TtyChar(char, start, end, misfit)          a decoded character, sample positions
+    BaudotDecoder(baud=45.45, rate=8000)       baud=None: auto, 45.45 or 50 (see class)
+        .feed(int16, any length, lock_from=0) -> list[TtyChar]   same for any feed sizes
+        .baud                                  the rate in use (None until auto locks)
         .reset()
     decode_text(samples, baud=45.45) -> str    whole buffer
 
@@ -39,6 +40,10 @@ MAX_GAP_BITS = 30.0  # a typist's pause longer than this is a new burst
 CARRIER_DBM0 = -45.0
 MIN_PURITY = 0.7  # share of the line's power between the TTY tones (12 dB SNR gives ~0.9)
 LEAD_MS = 150.0
+AUTO_BAUDS = (TTY_BAUD_US, TTY_BAUD_EU)
+# Bits a character's tone changes may sit off the bit clock and still count as this
+# rate: measured <= 0.017 at the right rate (12 dB SNR, G.711) and >= 0.17 at the other.
+MAX_MISFIT = 0.1
 TAIL_MS = 300.0
 
 LTRS, FIGS = 0x1F, 0x1B
@@ -99,43 +104,93 @@ class TtyChar:
     char: str
     start: int
     end: int
+    misfit: float = 0.0  # bits off the bit clock (fsk.Char.misfit): ~0 at the right baud
 
 
-class BaudotDecoder:
-    def __init__(self, baud: float = TTY_BAUD_US, rate: int = SAMPLE_RATE):
-        self._demod = FskDemodulator(MARK_HZ, SPACE_HZ, baud, rate, carrier_dbm0=CARRIER_DBM0,
-                                     min_purity=MIN_PURITY)
-        self._framer = AsyncFramer(rate / baud, data_bits=DATA_BITS, stop_bits=1,
-                                   min_idle_bits=MIN_IDLE_BITS, max_gap_bits=MAX_GAP_BITS)
-        self.reset()
+class _Lane:
+    """One baud rate's framer and letters/figures state, fed from a shared demodulator."""
+
+    def __init__(self, baud: float, rate: int) -> None:
+        self.baud = baud
+        self.framer = AsyncFramer(rate / baud, data_bits=DATA_BITS, stop_bits=1,
+                                  min_idle_bits=MIN_IDLE_BITS, max_gap_bits=MAX_GAP_BITS)
+        self.figures = False
 
     def reset(self) -> None:
-        self._demod.reset()
-        self._framer.reset()
-        self._figures = False
+        self.framer.reset()
+        self.figures = False
 
-    def feed(self, samples: npt.ArrayLike) -> list[TtyChar]:
-        soft, carrier = self._demod.process(samples)
+    def feed(self, soft: npt.NDArray[np.float64], carrier: npt.NDArray[np.bool_],
+             delay: int) -> list[TtyChar]:
         out: list[TtyChar] = []
-        delay = self._demod.delay
-        for c in self._framer.feed(soft, carrier):
+        for c in self.framer.feed(soft, carrier):
             if c.burst_start:
-                self._figures = False  # a new burst starts in letters (TTYs send LTRS first)
+                self.figures = False  # a new burst starts in letters (TTYs send LTRS first)
             if c.value == LTRS:
-                self._figures = False
+                self.figures = False
                 continue
             if c.value == FIGS:
-                self._figures = True
+                self.figures = True
                 continue
-            ch = (FIGURES if self._figures else LETTERS)[c.value]
+            ch = (FIGURES if self.figures else LETTERS)[c.value]
             if c.value == SPACE_CODE:
-                self._figures = False
+                self.figures = False
             if ch:
-                out.append(TtyChar(ch, max(0, c.start - delay), max(0, c.end - delay)))
+                out.append(TtyChar(ch, max(0, c.start - delay), max(0, c.end - delay), c.misfit))
         return out
 
 
-def decode_text(samples: npt.ArrayLike, baud: float = TTY_BAUD_US) -> str:
+class BaudotDecoder:
+    """Baudot text from line audio, at one baud rate or, with baud=None ("auto"), at
+    45.45 and 50 at once until a printed character fits one rate's bit clock
+    (misfit <= MAX_MISFIT); from then on only at that rate (`.baud`).
+
+    Why this tells the rates apart: every code but LTRS has a tone change at the third
+    bit edge or later, which at the other rate (10 % off) lands >= 0.17 bit off the
+    clock, while at the right rate it is within 0.02 bit at 12 dB SNR and through G.711
+    (tests/dsp/test_baudot.py). Both rates share one demodulator (filters set for 50
+    baud, wide enough for 45.45), so listening at both costs one framer more, and the
+    framers only run while the carrier/purity gate is open.
+    """
+
+    def __init__(self, baud: float | None = TTY_BAUD_US, rate: int = SAMPLE_RATE):
+        bauds = AUTO_BAUDS if baud is None else (baud,)
+        self._demod = FskDemodulator(MARK_HZ, SPACE_HZ, max(bauds), rate,
+                                     carrier_dbm0=CARRIER_DBM0, min_purity=MIN_PURITY)
+        self._lanes = [_Lane(b, rate) for b in bauds]
+        self.baud: float | None = baud  # None while listening at every rate
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the signal (a locked rate stays: it is the caller's TTY)."""
+        self._demod.reset()
+        for lane in self._lanes:
+            lane.reset()
+
+    def feed(self, samples: npt.ArrayLike, lock_from: int = 0) -> list[TtyChar]:
+        """Characters in `samples`; while auto, only from the one that locks the rate,
+        which must start at or after sample `lock_from` (not our own echo)."""
+        soft, carrier = self._demod.process(samples)
+        delay = self._demod.delay
+        if len(self._lanes) == 1:
+            return self._lanes[0].feed(soft, carrier, delay)
+        found: tuple[int, _Lane, list[TtyChar]] | None = None
+        for lane in self._lanes:
+            chars = lane.feed(soft, carrier, delay)
+            fit = next((i for i, c in enumerate(chars)
+                        if c.misfit <= MAX_MISFIT and c.start >= lock_from), None)
+            if fit is not None and (found is None or chars[fit].start < found[2][0].start):
+                found = (fit, lane, chars[fit:])
+        if found is None:
+            return []
+        _, lane, chars = found
+        self._lanes = [lane]
+        self.baud = lane.baud
+        return chars
+
+
+def decode_text(samples: npt.ArrayLike, baud: float | None = TTY_BAUD_US) -> str:
+    """The text in a whole buffer (baud=None: whichever of 45.45/50 fits)."""
     decoder = BaudotDecoder(baud)
     chars = decoder.feed(samples)
     tail = np.zeros(int(SAMPLE_RATE * 0.5), dtype=np.int16)  # let the last character out

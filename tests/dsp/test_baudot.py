@@ -1,4 +1,9 @@
-"""TTY/TDD Baudot: numbers from issue 8, and minimodem as the independent peer."""
+"""TTY/TDD Baudot: numbers from issue 8 at 45.45 and 50 baud, and minimodem as the
+independent peer.
+
+Calls listen at both rates at once (`BaudotDecoder(None)`, "auto"), so the issue's
+figures are checked through the auto decoder at each rate, as a call hears them.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,21 @@ import soundfile as sf
 import soxr
 
 from firmware.dsp import g711
-from firmware.dsp.baudot import BaudotDecoder, decode_text, encode, modulate
+from firmware.dsp.baudot import (
+    MAX_MISFIT,
+    TTY_BAUD_EU,
+    TTY_BAUD_US,
+    BaudotDecoder,
+    decode_text,
+    encode,
+    modulate,
+)
 from firmware.dsp.level import white_noise
 
 TEXT = "HELLO, THIS IS ANN AT 555-0142. CAN YOU CALL ME BACK? GA"
 RATE = 8000
+BAUDS = [TTY_BAUD_US, TTY_BAUD_EU]
+AUTO = None  # BaudotDecoder(None): 45.45 and 50 until one fits
 
 
 def _noisy(signal: np.ndarray, dbm0: float, snr_db: float, seed: int = 0) -> np.ndarray:
@@ -33,36 +48,88 @@ def _errors(got: str, want: str) -> int:
     return max(len(want), len(got)) - matched
 
 
+@pytest.mark.parametrize("baud", BAUDS)
 @pytest.mark.parametrize("dbm0", [-30, -20, -12, -6])
-def test_every_character_at_20_db_snr(dbm0: float) -> None:
-    assert decode_text(_noisy(modulate(TEXT, dbm0=dbm0), dbm0, 20)) == TEXT
+def test_every_character_at_20_db_snr(baud: float, dbm0: float) -> None:
+    signal = _noisy(modulate(TEXT, baud=baud, dbm0=dbm0), dbm0, 20)
+    assert decode_text(signal, baud=AUTO) == TEXT
+    assert decode_text(signal, baud=baud) == TEXT  # and with the rate given
 
 
+@pytest.mark.parametrize("baud", BAUDS)
 @pytest.mark.parametrize("codec", ["ulaw", "alaw"])
-def test_through_g711(codec: str) -> None:
+def test_through_g711(baud: float, codec: str) -> None:
     encode_, decode_ = {"ulaw": (g711.ulaw_encode, g711.ulaw_decode),
                         "alaw": (g711.alaw_encode, g711.alaw_decode)}[codec]
     for dbm0 in (-30, -6):
-        assert decode_text(decode_(encode_(modulate(TEXT, dbm0=dbm0)))) == TEXT
+        assert decode_text(decode_(encode_(modulate(TEXT, baud=baud, dbm0=dbm0))),
+                           baud=AUTO) == TEXT
 
 
-def test_character_error_rate_at_12_db_snr_is_under_one_percent() -> None:
-    rng = np.random.default_rng(7)
+def _random_text(n: int, seed: int = 7) -> str:
+    rng = np.random.default_rng(seed)
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,?-"
-    text = "".join(rng.choice(list(alphabet), 600)).strip()
-    text = " ".join(text.split())  # no double spaces: they carry no information
-    got = decode_text(_noisy(modulate(text, dbm0=-20), -20, 12, seed=3))
+    text = "".join(rng.choice(list(alphabet), n)).strip()
+    return " ".join(text.split())  # no double spaces: they carry no information
+
+
+@pytest.mark.parametrize("baud", BAUDS)
+def test_character_error_rate_at_12_db_snr_is_under_one_percent(baud: float) -> None:
+    text = _random_text(600)
+    got = decode_text(_noisy(modulate(text, baud=baud, dbm0=-20), -20, 12, seed=3), baud=AUTO)
     assert _errors(got, text) / len(text) <= 0.01
 
 
-def test_fifty_baud_variant() -> None:
+@pytest.mark.parametrize("snr", [40, 12])
+def test_misfit_tells_the_rates_apart(snr: float) -> None:
+    """Every printed character fits its own rate's bit clock and misses the other's by
+    far more than MAX_MISFIT: the figure the auto decoder's rate lock rests on."""
+    text = _random_text(300, seed=11)
+    for tx in BAUDS:
+        signal = np.concatenate([_noisy(modulate(text, baud=tx, dbm0=-20), -20, snr, seed=5),
+                                 np.zeros(4000, np.int16)])
+        for rx in BAUDS:
+            misfit = np.array([c.misfit for c in BaudotDecoder(rx).feed(signal)])
+            assert len(misfit) > 100
+            if rx == tx:
+                assert misfit.max() <= MAX_MISFIT / 3, (tx, rx, misfit.max())
+            else:
+                assert misfit.min() >= MAX_MISFIT * 1.5, (tx, rx, misfit.min())
+
+
+@pytest.mark.parametrize("baud", BAUDS)
+def test_auto_locks_to_the_rate_it_hears(baud: float) -> None:
+    decoder = BaudotDecoder(AUTO)
+    assert decoder.baud is None
+    chars = decoder.feed(np.concatenate([modulate("HI 42", baud=baud), np.zeros(4000, np.int16)]))
+    assert decoder.baud == baud and "".join(c.char for c in chars) == "HI 42"
+    decoder.reset()  # a new stretch of audio: the caller's rate stays
+    assert decoder.baud == baud
+
+
+def test_auto_does_not_lock_on_what_starts_before_lock_from() -> None:
+    """Our own 45.45-baud announcement echoed back must not lock out a 50-baud caller."""
+    echo = modulate("TTY USERS PRESS ANY KEY GA", baud=TTY_BAUD_US, dbm0=-25)
+    caller = modulate("HELLO GA", baud=TTY_BAUD_EU)
+    decoder = BaudotDecoder(AUTO)
+    assert decoder.feed(echo, lock_from=len(echo)) == []
+    assert decoder.baud is None
+    chars = decoder.feed(np.concatenate([caller, np.zeros(4000, np.int16)]), lock_from=len(echo))
+    assert decoder.baud == TTY_BAUD_EU and "".join(c.char for c in chars) == "HELLO GA"
+
+
+def test_the_rate_given_is_kept() -> None:
     assert decode_text(modulate(TEXT, baud=50.0), baud=50.0) == TEXT
+    decoder = BaudotDecoder(50.0)
+    assert decoder.baud == 50.0
 
 
-def test_any_feed_sizes_give_the_same_characters() -> None:
-    signal = _noisy(modulate(TEXT, dbm0=-15), -15, 25)
-    whole = BaudotDecoder().feed(np.concatenate([signal, np.zeros(4000, np.int16)]))
-    decoder = BaudotDecoder()
+@pytest.mark.parametrize("baud", [TTY_BAUD_US, AUTO])
+def test_any_feed_sizes_give_the_same_characters(baud: float | None) -> None:
+    signal = _noisy(modulate(TEXT, baud=TTY_BAUD_EU if baud is AUTO else baud, dbm0=-15), -15, 25)
+    whole = BaudotDecoder(baud).feed(np.concatenate([signal, np.zeros(4000, np.int16)]))
+    assert "".join(c.char for c in whole) == TEXT
+    decoder = BaudotDecoder(baud)
     pieces = []
     rng = np.random.default_rng(1)
     padded = np.concatenate([signal, np.zeros(4000, np.int16)])
@@ -74,9 +141,10 @@ def test_any_feed_sizes_give_the_same_characters() -> None:
     assert pieces == whole
 
 
-def test_first_character_is_known_within_600_ms() -> None:
-    signal = modulate("GA", lead_ms=150)
-    decoder = BaudotDecoder()
+@pytest.mark.parametrize("baud", BAUDS)
+def test_first_character_is_known_within_600_ms(baud: float) -> None:
+    signal = modulate("GA", baud=baud, lead_ms=150)
+    decoder = BaudotDecoder(AUTO)
     first_char_start = int(0.150 * RATE)
     for i in range(0, len(signal), 160):
         if decoder.feed(signal[i:i + 160]):
@@ -108,29 +176,43 @@ def test_talk_off_speech_and_music_decode_nothing(tmp_path: Path) -> None:
     chords = sum(np.sin(2 * np.pi * f * t) * (1 + np.sin(2 * np.pi * 0.5 * t)) / 2
                  for f in (1396.9, 1760.0, 1568.0, 1174.7))  # notes near the TTY tones
     audio.append((chords * 3000).astype(np.int16))
-    assert decode_text(np.concatenate(audio)) == ""
+    for baud in (TTY_BAUD_US, TTY_BAUD_EU, AUTO):
+        assert decode_text(np.concatenate(audio), baud=baud) == "", baud
 
 
 needs_minimodem = pytest.mark.skipif(shutil.which("minimodem") is None,
                                      reason="minimodem missing (make test installs it)")
 
 
+def minimodem_mode(baud: float) -> list[str]:
+    """minimodem's TDD mode at `baud`: its "tdd" keyword is 45.45 only, so 50 baud is
+    spelled out as the same framing (Baudot, 2 stop bits, mark 1400, space 1800)."""
+    if baud == TTY_BAUD_US:
+        return ["tdd"]
+    return ["--baudot", "--stopbits", "2.0", "-M", "1400", "-S", "1800", f"{baud:g}"]
+
+
 @needs_minimodem
-def test_minimodem_tdd_transmission_is_decoded(tmp_path: Path) -> None:
+@pytest.mark.parametrize("baud", BAUDS)
+def test_minimodem_tdd_transmission_is_decoded(tmp_path: Path, baud: float) -> None:
     wav = tmp_path / "tx.wav"
-    subprocess.run(["minimodem", "--tx", "tdd", "-f", str(wav), "-R", "48000"],
+    subprocess.run(["minimodem", "--tx", "-f", str(wav), "-R", "48000", *minimodem_mode(baud)],
                    input=TEXT.encode(), check=True, capture_output=True)
     data, rate = sf.read(wav, dtype="float64")
     audio = np.clip(soxr.resample(data, rate, RATE) * 32767, -32768, 32767).astype(np.int16)
-    assert decode_text(audio).strip() == TEXT
+    decoder = BaudotDecoder(AUTO)
+    chars = decoder.feed(np.concatenate([audio, np.zeros(4000, np.int16)]))
+    assert "".join(c.char for c in chars).strip() == TEXT
+    assert decoder.baud == baud
 
 
 @needs_minimodem
-def test_minimodem_receives_our_transmission(tmp_path: Path) -> None:
+@pytest.mark.parametrize("baud", BAUDS)
+def test_minimodem_receives_our_transmission(tmp_path: Path, baud: float) -> None:
     wav = tmp_path / "ours.wav"
-    sf.write(wav, modulate(TEXT, dbm0=-10), RATE, subtype="PCM_16")
-    out = subprocess.run(["minimodem", "--rx", "tdd", "-f", str(wav)], check=True,
-                         capture_output=True, text=True)
+    sf.write(wav, modulate(TEXT, baud=baud, dbm0=-10), RATE, subtype="PCM_16")
+    out = subprocess.run(["minimodem", "--rx", "-f", str(wav), *minimodem_mode(baud)],
+                         check=True, capture_output=True, text=True)
     assert out.stdout.strip() == TEXT
 
 
