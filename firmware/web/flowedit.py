@@ -45,6 +45,8 @@ NUMBER_FIELDS = {
     "forward": ("ring_timeout_s",),
 }
 PROMPT_FIELDS = {"menu": ("invalid_prompt", "timeout_prompt"), "forward": ("whisper",)}
+KEY_FIELDS = {"menu": ("back_key",)}  # one phone key; empty = off
+PHONE_KEYS = tuple("123456789*0#")  # the keypad, in its order
 # field -> whether empty means "say goodbye and hang up" (None) rather than "missing"
 TARGET_FIELDS: dict[str, dict[str, bool]] = {
     "menu": {"final": False, "operator": True},
@@ -223,6 +225,8 @@ def apply_node_form(data: dict[str, Any], node_id: str, form: Mapping[str, str],
         _put(node, field, form.get(field, "").strip() or None)
     for field in NUMBER_FIELDS.get(kind, ()):
         _put(node, field, _number(form.get(field, "")) if form.get(field, "").strip() else None)
+    for field in KEY_FIELDS.get(kind, ()):
+        _put(node, field, form.get(field, "").strip() or None)
     if kind == "menu":
         node["options"] = {k: _destination(data, v, False, created) for k, v in options.items()}
     for field, nullable in TARGET_FIELDS.get(kind, {}).items():
@@ -299,7 +303,7 @@ def node_fields(problems: Iterable[ConfigProblem], data: dict[str, Any], node_id
     for key in ("prompt", "note", "final", "operator", "next", "open", "closed", "holiday", "mailbox",
                 "greeting", "person", "fallback", "whisper", "invalid_prompt", "timeout_prompt", "retries",
                 "first_key_timeout_s", "inter_key_timeout_s", "ring_timeout_s", "operator_key",
-                "repeat_key", "more_time_key"):
+                "repeat_key", "more_time_key", "back_key"):
         fields[f"{base}.{key}"] = key
     options = node.get("options") if isinstance(node.get("options"), dict) else {}
     for i, key in enumerate(options):

@@ -29,6 +29,8 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), m) for 
     (r"^choice '(?P<key>[^']+)' starts with '(?P<first>.)', which is this menu's (?P<field>\w+)",
      N_("Key {key} is already this menu's {field}: choose another key.")),
     (r"^'(?P<key>.)' is also (?P<field>\w+)$", N_("Key {key} is also used for {field}.")),
+    (r"^back key '(?P<key>.)' is also the first key of choice '(?P<choice>[^']+)'",
+     N_("Key {key} already starts the choice {choice}: choose another key to go back, or Off.")),
     (r"^operator key '(?P<key>.)' has no target", N_("Key {key} should reach the operator, but there is no operator step: choose one.")),
     (r"^no person '(?P<name>[^']+)'", N_("There is no person '{name}' to forward to.")),
     (r"^no mailbox '(?P<name>[^']+)'", N_("There is no mailbox '{name}'.")),

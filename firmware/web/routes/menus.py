@@ -33,7 +33,7 @@ router = APIRouter()
 
 FORM_FIELDS = ("note", "prompt", "final", "operator", "next", "open", "closed", "holiday", "mailbox",
                "greeting", "person", "fallback", "whisper", "invalid_prompt", "timeout_prompt", "retries",
-               "first_key_timeout_s", "inter_key_timeout_s", "ring_timeout_s")
+               "first_key_timeout_s", "inter_key_timeout_s", "ring_timeout_s", "back_key")
 BLANK_OPTION_ROWS = 2  # empty key rows offered under a menu's options
 BLANK_HUNT_ROWS = 2  # empty "then try" rows offered under a forward step's people
 
@@ -209,7 +209,7 @@ def _node_page(request: Request, web: WebContext, nid: str, status: int = 200,
     return web.render(
         request, "menu_node.html", status=status, title=t("Menus"), nid=nid, node=node, kind=node.get("type"),
         labels=type_labels(t), fields=fields, editable=node.get("type") in flowedit.EDITABLE,
-        choices=choices, ids=[c[0] for c in choices], prompts=[(p, _prompt_text(data, p, lang)) for p in prompts],
+        choices=choices, ids=[c[0] for c in choices], phone_keys=flowedit.PHONE_KEYS, prompts=[(p, _prompt_text(data, p, lang)) for p in prompts],
         prompt_ids=list(prompts), prompt_langs=_languages(data), rows=rows,
         hunt=hunt[:flowedit.MAX_HUNT_ROWS], people=list((data.get("people") or {}).items()),
         mailboxes=list((data.get("mailboxes") or {}).items()), flow=data.get("flow", {}),

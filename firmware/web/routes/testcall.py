@@ -89,6 +89,10 @@ def describe(kind: str, d: dict[str, Any], t: Callable[[str], str]) -> str | Non
     if kind in ("choice", "extension"):
         return t("Choice {keys}: on to {target}").format(keys=d.get("keys") or d.get("digits"),
                                                          target=d.get("target"))
+    if kind == "back":
+        if d.get("target"):
+            return t("Back to the previous menu: {target}").format(target=d.get("target"))
+        return t("No menu before this one: it plays again")
     if kind == "invalid":
         return t("Not a valid choice: {keys}").format(keys=d.get("keys") or "")
     if kind == "timeout":
