@@ -396,7 +396,8 @@ def web_services(box: Box, status: StatusBoard, engine_in_process: bool = False)
                        line_state=line_state, lines_state=lines_state,
                        selftest=lambda: selftest_report(box, status),
                        restore=None if engine_in_process
-                       else (lambda zip_path: restore_via_engine(box, status, zip_path)))
+                       else (lambda zip_path: restore_via_engine(box, status, zip_path)),
+                       outbox=box.outbox)
 
 
 def selftest_report(box: Box, status: StatusBoard) -> list[Any]:

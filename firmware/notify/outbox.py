@@ -8,6 +8,8 @@ API index:
       .run()                                           the worker: forever, until cancelled;
                                                        forgets delivered jobs after KEEP_DONE_MS
       .wait_job(job_id, until=settled) -> Job          await a job reaching a state
+      .send_again(job_ids) -> [Job]                    the owner's "send again": failed jobs
+                                                       back in the queue, tried at once
     Backoff(first_ms, factor, max_ms, jitter, max_attempts); .delay_ms(attempt, rand)
     DeliveryFailed(message, permanent=False)           what handlers raise
     Handler = async (payload: dict) -> None
@@ -33,7 +35,7 @@ import asyncio
 import logging
 import random
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +54,7 @@ MAX_ATTEMPTS = 24  # about a day of hourly tries after the first ramp
 MAX_IDLE_MS = 60_000  # look at the queue at least this often even without a wake-up
 BATCH = 10  # jobs fetched per pass
 KEEP_DONE_MS = 30 * 24 * 60 * 60_000  # delivered jobs stay listed for a month, then go
+SEND_AGAIN_LEASE_MS = 5 * 60_000  # a job being sent again: any worker leaves it alone this long
 
 
 class DeliveryFailed(IvrboxError):
@@ -161,6 +164,32 @@ class Outbox:
             self.jobs.done(job.id, self.now_ms())
         async with self._changed:
             self._changed.notify_all()
+
+    async def send_again(self, job_ids: Sequence[int]) -> list[Job]:
+        """Put failed jobs back in the queue with a fresh count of attempts (a full retry
+        schedule, as for a new notification: the owner usually presses this after fixing
+        the receiver) and try them now, in order, from this process -- the page's, while
+        the worker may run in the engine's. A claimed job is due only after
+        SEND_AGAIN_LEASE_MS, so no worker sends it meanwhile, and one retries it if this
+        process dies mid-send. After a failure the rest follow that job's retry time
+        instead of being tried against a receiver that is still down. Returns the jobs as
+        they are now; ids no longer undelivered (sent meanwhile, pruned) are left out."""
+        now = self.now_ms()
+        claimed = [i for i in job_ids if self.jobs.requeue(i, now + SEND_AGAIN_LEASE_MS)]
+        retry_at: int | None = None
+        for job_id in claimed:
+            job = self.jobs.get(job_id)
+            if job is None:
+                continue
+            if retry_at is not None:
+                self.jobs.requeue(job_id, retry_at)
+                continue
+            await self._attempt(job)
+            after = self.jobs.get(job_id)
+            if after is not None and after.state == "pending":
+                retry_at = after.due_ms
+        self.wake()  # a worker here recomputes its sleep
+        return [job for job in map(self.jobs.get, claimed) if job is not None]
 
     async def run(self) -> None:
         """Deliver due jobs, then sleep until the next is due or someone calls wake()."""

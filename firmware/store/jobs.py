@@ -10,6 +10,10 @@ API index:
                                                    mid-send still counts
       .done(id, at_ms=) / .retry(id, error, due_ms) / .dead(id, error, at_ms=)
       .list(state=None, limit=100) -> newest first;  .counts() -> {state: n}
+      .undelivered(kind, limit=500) -> dead jobs and pending ones that failed at least
+                                                   once (waiting to retry), newest first
+      .requeue(id, due_ms) -> bool                 an undelivered job back to pending, its
+                                                   attempts from 0 (the owner's "send again")
       .prune_done(before_ms) -> rows removed
     Job                                            frozen row; STATES
 """
@@ -113,6 +117,23 @@ class OutboxJobs:
         sql += " ORDER BY created_ms DESC, id DESC LIMIT ?"
         args.append(limit)
         return [_job(r) for r in self.db.query(sql, args)]
+
+    def undelivered(self, kind: str, limit: int = 500) -> list[Job]:
+        rows = self.db.query(
+            "SELECT * FROM outbox_jobs WHERE kind = ? AND (state = 'dead' OR"
+            " (state = 'pending' AND last_error IS NOT NULL))"
+            " ORDER BY created_ms DESC, id DESC LIMIT ?", (kind, limit))
+        return [_job(r) for r in rows]
+
+    def requeue(self, job_id: int, due_ms: int) -> bool:
+        """Put a dead (or failing) job back in the queue with a fresh count of attempts.
+        The payload is untouched, so the receiver gets the same delivery again. False if
+        the job is gone or was delivered meanwhile."""
+        with self.db.write() as con:
+            return con.execute(
+                "UPDATE outbox_jobs SET state = 'pending', attempts = 0, due_ms = ?, done_ms = NULL"
+                " WHERE id = ? AND (state = 'dead' OR (state = 'pending' AND last_error IS NOT NULL))",
+                (due_ms, job_id)).rowcount == 1
 
     def counts(self) -> dict[str, int]:
         rows = self.db.query("SELECT state, count(*) FROM outbox_jobs GROUP BY state")

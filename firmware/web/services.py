@@ -80,6 +80,9 @@ class WebServices:
     # Restore a validated backup zip (blocking). None: swap the data dir here (the engine
     # shares this process's Store); set by the appliance when the engine runs apart.
     restore: Callable[[Path], Any] | None = None
+    # The Box's notify.Outbox: the integrations page's "send again" tries a failed delivery
+    # from this process at once. None: the job is only queued for the outbox's worker.
+    outbox: Any = None
 
     def engine_for(self, line: Line, settings: Callable[[], Settings],
                    on_event: Callable[[str, dict[str, Any]], None]) -> Engine:

@@ -185,3 +185,27 @@ def test_jobs_pending_at_a_crash_are_retried_after_restart(tmp_path: Path) -> No
     j = store.jobs.get(job)
     assert (j.state, j.attempts) == ("done", 2) and handler.delivered == [{"n": 1}]
     store.close()
+
+
+def test_send_again_claims_only_undelivered_jobs_and_leaves_the_worker_out(tmp_path) -> None:
+    clock = Clock()
+    flaky = Flaky([DeliveryFailed("refused", permanent=True), OSError("down")])
+    store, outbox = make(tmp_path, flaky, clock, backoff=Backoff(first_ms=1000, jitter=0, max_attempts=3))
+    dead = outbox.enqueue("email", {"n": 1})
+    asyncio.run(outbox.deliver_due())
+    assert store.jobs.get(dead).state == "dead"
+    delivered = outbox.enqueue("email", {"n": 2})
+    fresh = outbox.enqueue("email", {"n": 3}, delay_ms=5000)  # pending, never failed: not "undelivered"
+    flaky.failures = [OSError("down")]
+    asyncio.run(outbox.deliver_due())  # fails `delivered` once: pending with an error
+    assert [j.id for j in store.jobs.undelivered("email")] == [delivered, dead]
+    # a claimed job is due only after the lease: a worker elsewhere leaves it alone
+    assert store.jobs.requeue(dead, clock.t + 60_000) and store.jobs.due(clock.t) == []
+    assert store.jobs.get(dead).attempts == 0
+    assert not store.jobs.requeue(fresh, clock.t)
+    # send again: tried at once, oldest first; the payload is the same job's
+    jobs = asyncio.run(outbox.send_again([dead, delivered, fresh, 999]))
+    assert [(j.id, j.state, j.attempts) for j in jobs] == [(dead, "done", 1), (delivered, "done", 1)]
+    assert flaky.delivered == [{"n": 1}, {"n": 2}]
+    assert asyncio.run(outbox.send_again([dead])) == []  # delivered: nothing to send again
+    store.close()

@@ -22,5 +22,6 @@ from firmware.web.routes import hours  # noqa: E402
 ROUTERS += [hours.router]
 
 from firmware.web.routes import lookups, settings_integrations  # noqa: E402 - webhooks, lookup tables
+from firmware.web.routes import settings_deliveries  # noqa: E402 - failed deliveries, send again
 
-ROUTERS += [settings_integrations.router, lookups.router]
+ROUTERS += [settings_integrations.router, settings_deliveries.router, lookups.router]

@@ -4,8 +4,10 @@ Pages: GET /settings/integrations ; POST /settings/integrations/page_url (page_u
 POST /settings/integrations/hook (key = the hook's name, empty for a new one; name,
 preset, url, secret, rotate_secret, token, target, events (repeated), enabled, language) ;
 POST /settings/integrations/{name}/test (send a test event now, show the answer) ;
-POST /settings/integrations/{name}/delete.
-API: GET /api/settings/webhooks ; POST /api/settings/webhooks/{name}/test.
+POST /settings/integrations/{name}/delete ;
+POST /settings/integrations/{name}/resend (settings_deliveries.py).
+API: GET /api/settings/webhooks ; POST /api/settings/webhooks/{name}/test ;
+POST /api/settings/webhooks/{name}/resend.
 
 Every save publishes a new config version through the same config check as
 `ivrbox config check`; what it refuses is shown beside the field it concerns and nothing
@@ -13,7 +15,8 @@ is published. Secrets and tokens are never sent back to the page once saved: it 
 "set", an empty field keeps them. A secret the page generates (a new generic hook with
 no secret typed, or "rotate") is shown once, right after saving, so the owner can copy
 it to the receiver; the redirect carries a one-time token, not the secret.
-Failed deliveries are the outbox's dead webhook jobs, listed under their hook.
+Failed deliveries are listed under their hook, each with "send again" (and "send all
+again"); see settings_deliveries.py.
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from firmware.errors import ConfigError
-from firmware.notify.webhook import WEBHOOK_KIND, send_test_event
+from firmware.notify.webhook import send_test_event
 from firmware.settings import EVENTS, PRESETS
 from firmware.web.context import N_, Refused, WebContext
 from firmware.web.forms import form_lists, form_values, problems_by_field
+from firmware.web.routes.settings_deliveries import resent_rows, undelivered
 from firmware.web.settings_forms import new_key, publish_change
 
 router = APIRouter()
@@ -37,7 +41,6 @@ router = APIRouter()
 NEW = "new"  # the field suffix of the form that adds a hook
 SECRET_BYTES = 32  # a generated secret: 43 URL-safe characters
 MAX_REVEALS = 20  # generated secrets waiting to be shown once (per process)
-DEAD_SHOWN = 20  # failed deliveries listed per hook
 LANGUAGES = ("", "en", "zh-TW")
 HOOK_FIELDS = ("key", "name", "preset", "url", "secret", "rotate_secret", "token", "target", "enabled",
                "language")
@@ -168,20 +171,6 @@ def delete_hook(web: WebContext, name: str) -> int:
 
 
 # -- reading ----------------------------------------------------------------------------
-def dead_deliveries(web: WebContext) -> dict[str, list[dict[str, Any]]]:
-    """Failed (dead) webhook jobs by hook name, newest first."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for job in web.services.store.jobs.list(state="dead", limit=500):
-        if job.kind != WEBHOOK_KIND:
-            continue
-        rows = out.setdefault(str(job.payload.get("hook")), [])
-        if len(rows) < DEAD_SHOWN:
-            event = job.payload.get("event") or {}
-            rows.append({"id": job.id, "event": event.get("event", "?"), "at_ms": job.done_ms or job.created_ms,
-                         "attempts": job.attempts, "error": job.last_error or ""})
-    return out
-
-
 def hook_rows(web: WebContext) -> list[dict[str, Any]]:
     """The hooks as the page shows them: never a secret or token, only whether one is set."""
     rows = []
@@ -222,7 +211,8 @@ def _page(request: Request, web: WebContext, *, editing: dict[str, Any] | None =
         reveal = _reveals(request).pop(token, None)
     settings = web.settings()
     return web.render(request, "settings_integrations.html", status=status, hooks=rows, adding=adding,
-                      errors=errors or {}, tests=tests or {}, dead=dead_deliveries(web), events=EVENTS,
+                      errors=errors or {}, tests=tests or {}, dead=undelivered(web), events=EVENTS,
+                      resent=resent_rows(web, request.query_params.get("resent")),
                       presets=PRESETS, reveal=reveal, title=t("Integrations"),
                       page_url=settings.page_url or "" if page_url is None else page_url)
 
@@ -303,7 +293,7 @@ async def test_form(request: Request, name: str) -> Response:
 @router.get("/api/settings/webhooks", tags=["settings"], summary="Webhooks (secrets and tokens never shown)")
 async def api_hooks(request: Request) -> dict[str, Any]:
     web = _web(request)
-    dead = dead_deliveries(web)
+    dead = undelivered(web)
     return {"webhooks": [{**r, "failed": dead.get(r["key"], [])} for r in hook_rows(web)]}
 
 
