@@ -132,7 +132,7 @@ class Call:
     ):
         self._line = line
         self._dtmf = DtmfDetector()
-        self.tty = TtyWatch()  # a text telephone is heard from the first frame (tty.py)
+        self.tty = TtyWatch(country=country)  # a TTY, 45.45 or 50 baud, from the first frame
         self._progress = CallProgressDetector(country)
         self._start = line.clock
         self._deadline = self._start + ms_to_samples(max_call_ms)
@@ -198,7 +198,8 @@ class Call:
         if not self._consulting and self.tty.feed(frame, frame_start):
             heard_at = self.tty.heard_at or frame_start
             first = self.tty.first_char_at or heard_at
-            self._on_event("tty", {"latency_ms": int(samples_to_ms(heard_at - first))})
+            self._on_event("tty", {"latency_ms": int(samples_to_ms(heard_at - first)),
+                                   "baud": self.tty.baud})
             raise TtyHeard(heard_at)
         for event in self._line.poll_events():
             if isinstance(event, Hangup):

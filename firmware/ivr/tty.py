@@ -1,9 +1,12 @@
 """TTY/TDD callers: hear a text telephone on every call, then talk to it in Baudot text.
 
 API:
-    TtyWatch(baud=45.45)              one call's Baudot listener (the call owns one)
+    TtyWatch(baud=None, country="us") one call's Baudot listener (the call owns one);
+                                      baud None = 45.45 and 50 until a TTY is heard
         .feed(frame, frame_start) -> bool    True the moment a TTY is first heard
         .heard / .heard_at / .first_char_at  whether and when (line clock)
+        .baud                         the caller's rate once heard, else the country's
+                                      usual one (what `announce` goes out at)
         .take() -> str                typed characters since the last take
         .mute(until)                  ignore what is decoded before `until` (our own echo)
     TtyHeard                          raised by `Call.step` once, when a TTY is first
@@ -17,8 +20,10 @@ API:
 Why every call pays for this: the decoder's carrier and purity gate (`dsp/baudot.py`)
 rejects anything that is not 1400/1800 Hz FSK before any bit is framed, so on speech,
 music and silence a frame costs one FFT-sized filter pass (see `bench/tty_bench.py`).
-A TTY is recognised by its first whole character (a start bit, five data bits and the
-stop bit framed between the two tones), about 200 ms after its start bit.
+A TTY is recognised by its first printed character (a start bit, five data bits and the
+stop bit framed between the two tones) whose tone changes fit a bit clock, at 45.45
+(US) or 50 baud (Europe, Australia): both are framed from one demodulator until then,
+and the call locks to the rate that fitted; replies go out at that rate.
 
 Text mode is half-duplex, as on a TTY: while the box sends, what comes back is its own
 echo from the line's hybrid, so characters decoded during our sending are dropped.
@@ -30,7 +35,7 @@ import re
 from collections import deque
 from typing import Any
 
-from firmware.dsp.baudot import TTY_BAUD_US, BaudotDecoder, modulate
+from firmware.dsp.baudot import MAX_MISFIT, TTY_BAUD_EU, TTY_BAUD_US, BaudotDecoder, modulate
 from firmware.line.base import Frame, ms_to_samples
 
 LINE_CHARS = 32  # a TTY display line (many show 20-40); break text at words before this
@@ -39,6 +44,9 @@ ECHO_TAIL_MS = 400.0  # after our last bit, the decoder's delay plus the line's 
 SAFE = re.compile(r"[^A-Z0-9 \-$',!:()\"/#;?&.\n]")
 MAX_TYPED = 4000  # characters kept between takes: a long message, not a flood
 WORDS = {"#": " POUND ", "*": " STAR "}
+# Before a caller's TTY is heard (the announcement), send at the rate its country's
+# Baudot TTYs mostly use: 50 baud in the UK (textphones' Baudot mode), else 45.45.
+COUNTRY_BAUD = {"uk": TTY_BAUD_EU}
 
 
 class TtyHeard(Exception):
@@ -52,8 +60,9 @@ class TtyHeard(Exception):
 class TtyWatch:
     """Decodes Baudot from every received frame; cheap when nothing TTY-like is there."""
 
-    def __init__(self, baud: float = TTY_BAUD_US) -> None:
+    def __init__(self, baud: float | None = None, country: str = "us") -> None:
         self._decoder = BaudotDecoder(baud)
+        self._usual = baud or COUNTRY_BAUD.get(country, TTY_BAUD_US)
         self._typed: deque[str] = deque(maxlen=MAX_TYPED)
         self._muted_until = -1
         self._origin = 0  # line clock of the decoder's sample 0
@@ -70,10 +79,12 @@ class TtyWatch:
             self._origin = frame_start
         self._next = frame_start + len(frame)
         new = False
-        for char in self._decoder.feed(frame):
+        for char in self._decoder.feed(frame, lock_from=self._muted_until - self._origin):
             start = char.start + self._origin
             if start < self._muted_until:
                 continue
+            if not self.heard and char.misfit > MAX_MISFIT:
+                continue  # not on a bit clock (a fixed-rate watch): not a TTY yet
             if not self.heard:
                 self.heard, new = True, True
                 self.first_char_at = start
@@ -81,6 +92,11 @@ class TtyWatch:
                 continue  # the key that woke text mode is not a menu choice
             self._typed.append(char.char)
         return new
+
+    @property
+    def baud(self) -> float:
+        """The rate to send at: the caller's once heard, else the country's usual one."""
+        return self._decoder.baud or self._usual
 
     def mute(self, until: int) -> None:
         self._muted_until = until
@@ -117,7 +133,10 @@ async def send(call: Any, text: str, end: str = "GA") -> None:
     """Send `text` as a TTY turn (CR LF first, as TTYs start a new line)."""
     body = lines(text)
     message = "\r\n" + body + (f" {end}" if end else "") + "\r\n"
-    audio = modulate(message, dbm0=TTY_DBM0)
+    audio = modulate(message, baud=call.tty.baud, dbm0=TTY_DBM0)
+    # Muted from the first bit: before a TTY is heard (the announcement) our echo must
+    # neither wake text mode nor lock the listener to the rate we send at.
+    call.tty.mute(call.now + len(audio) + ms_to_samples(ECHO_TAIL_MS))
     await call.play(audio, barge_in=False)
     call.tty.mute(call.now + ms_to_samples(ECHO_TAIL_MS))
     await call.pause(ECHO_TAIL_MS)

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
-import soxr
 
 from firmware.dsp import g711
 from firmware.dsp.baudot import (
@@ -27,6 +25,7 @@ from firmware.dsp.baudot import (
     modulate,
 )
 from firmware.dsp.level import white_noise
+from tests.dsp import minimodem
 
 TEXT = "HELLO, THIS IS ANN AT 555-0142. CAN YOU CALL ME BACK? GA"
 RATE = 8000
@@ -180,40 +179,26 @@ def test_talk_off_speech_and_music_decode_nothing(tmp_path: Path) -> None:
         assert decode_text(np.concatenate(audio), baud=baud) == "", baud
 
 
-needs_minimodem = pytest.mark.skipif(shutil.which("minimodem") is None,
+needs_minimodem = pytest.mark.skipif(not minimodem.available(),
                                      reason="minimodem missing (make test installs it)")
-
-
-def minimodem_mode(baud: float) -> list[str]:
-    """minimodem's TDD mode at `baud`: its "tdd" keyword is 45.45 only, so 50 baud is
-    spelled out as the same framing (Baudot, 2 stop bits, mark 1400, space 1800)."""
-    if baud == TTY_BAUD_US:
-        return ["tdd"]
-    return ["--baudot", "--stopbits", "2.0", "-M", "1400", "-S", "1800", f"{baud:g}"]
 
 
 @needs_minimodem
 @pytest.mark.parametrize("baud", BAUDS)
-def test_minimodem_tdd_transmission_is_decoded(tmp_path: Path, baud: float) -> None:
-    wav = tmp_path / "tx.wav"
-    subprocess.run(["minimodem", "--tx", "-f", str(wav), "-R", "48000", *minimodem_mode(baud)],
-                   input=TEXT.encode(), check=True, capture_output=True)
-    data, rate = sf.read(wav, dtype="float64")
-    audio = np.clip(soxr.resample(data, rate, RATE) * 32767, -32768, 32767).astype(np.int16)
+def test_minimodem_tdd_transmission_is_decoded(baud: float) -> None:
     decoder = BaudotDecoder(AUTO)
-    chars = decoder.feed(np.concatenate([audio, np.zeros(4000, np.int16)]))
+    chars = decoder.feed(np.concatenate([minimodem.transmit(TEXT, baud), np.zeros(4000, np.int16)]))
     assert "".join(c.char for c in chars).strip() == TEXT
     assert decoder.baud == baud
 
 
 @needs_minimodem
 @pytest.mark.parametrize("baud", BAUDS)
-def test_minimodem_receives_our_transmission(tmp_path: Path, baud: float) -> None:
-    wav = tmp_path / "ours.wav"
-    sf.write(wav, modulate(TEXT, baud=baud, dbm0=-10), RATE, subtype="PCM_16")
-    out = subprocess.run(["minimodem", "--rx", "-f", str(wav), *minimodem_mode(baud)],
-                         check=True, capture_output=True, text=True)
-    assert out.stdout.strip() == TEXT
+def test_minimodem_receives_our_transmission(baud: float) -> None:
+    assert minimodem.receive(modulate(TEXT, baud=baud, dbm0=-10), baud).strip() == TEXT
+    # and the other rate's receiver does not: the rates are not interchangeable
+    other = TTY_BAUD_EU if baud == TTY_BAUD_US else TTY_BAUD_US
+    assert TEXT not in minimodem.receive(modulate(TEXT, baud=baud, dbm0=-10), other)
 
 
 def test_cli_gen_tty_then_tty_reads_it_back(tmp_path: Path, capsys) -> None:

@@ -1,38 +1,46 @@
 """TTY/TDD callers end to end on the SimLine: the caller "types" by sending Baudot audio
-(our modulator; minimodem checks it in tests/dsp), and reads
-what the box sent by decoding `caller.heard()` with the Baudot decoder."""
+(our modulator; minimodem checks it in tests/dsp), and reads what the box sent by
+decoding `caller.heard()` with the Baudot decoder and with minimodem. US TTYs send at
+45.45 baud, European ones at 50; a call listens for both and answers at the caller's."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from firmware.dsp.baudot import LEAD_MS, TTY_BAUD_US, decode_text, modulate
-from firmware.ivr.tty import TtyWatch, lines
+from firmware.dsp.baudot import LEAD_MS, TTY_BAUD_EU, TTY_BAUD_US, decode_text, modulate
+from firmware.ivr.tty import ECHO_TAIL_MS, TtyWatch, lines, send
 from firmware.line.base import FRAME_SAMPLES, ms_to_samples, samples_to_ms
 from firmware.line.sim import Silence, Speak, parse_script
-from tests.dsp import talkoff
+from tests.dsp import minimodem, talkoff
 from tests.ivr.conftest import CLOSED, KNOWN
 
 DETECT_LIMIT_MS = 600.0  # issue 8: a TTY caller recognised within 600 ms of their first character
+BAUDS = [TTY_BAUD_US, TTY_BAUD_EU]
 
 
-def typing(text: str, level_dbm0: float = -20.0) -> Speak:
-    return Speak(modulate(text, dbm0=level_dbm0), f"tty:{text}")
+def typing(text: str, level_dbm0: float = -20.0, baud: float = TTY_BAUD_US) -> Speak:
+    return Speak(modulate(text, baud=baud, dbm0=level_dbm0), f"tty:{text}")
 
 
-def box_text(caller) -> str:
+def flat(text: str) -> str:
+    return " ".join(text.replace("\r", " ").replace("\n", " ").split())
+
+
+def box_text(caller, baud: float = TTY_BAUD_US) -> str:
     """What the box sent, as a TTY would print it (without CR/LF)."""
-    return " ".join(decode_text(caller.heard()).replace("\r", " ").replace("\n", " ").split())
+    return flat(decode_text(caller.heard(), baud=baud))
 
 
-def test_menu_then_voicemail_as_typed_text(make_phone) -> None:
+@pytest.mark.parametrize("baud", BAUDS)
+def test_menu_then_voicemail_as_typed_text(make_phone, baud: float) -> None:
     phone = make_phone()
-    script = [Silence(1500), typing("HELLO GA"), Silence(15_000), typing("3"),
-              Silence(20_000), typing("PLEASE CALL ME BACK AT 555-1234 SK"),
+    script = [Silence(1500), typing("HELLO GA", baud=baud), Silence(15_000),
+              typing("3", baud=baud), Silence(20_000),
+              typing("PLEASE CALL ME BACK AT 555-1234 SK", baud=baud),
               Silence(15_000), *parse_script("hangup")]
     summary, caller = phone.call(script, number=KNOWN)
-    heard = box_text(caller)
+    heard = box_text(caller, baud)
     assert "MAIN MENU. PRESS ONE TO NINE. GA" in heard
     assert "SUPPORT IS NOT AVAILABLE. PLEASE TYPE YOUR MESSAGE. END WITH SK. GA" in heard
     assert "YOUR MESSAGE HAS BEEN SAVED. THANK YOU." in heard
@@ -45,11 +53,16 @@ def test_menu_then_voicemail_as_typed_text(make_phone) -> None:
     # the call log says it was a TTY call and how fast it was recognised
     tty_event = phone.first("tty")
     assert tty_event["latency_ms"] <= DETECT_LIMIT_MS
+    assert tty_event["baud"] == baud  # the call locked to the caller's rate
     assert phone.first("choice")["tty"] is True
     stored = {e.kind for e in phone.store.calls.events(summary.call_id)}
     assert {"tty", "tty_sent", "message_saved"} <= stored
     # speaking stopped: the main prompt began, then only text followed
     assert phone.prompts_played() == ["main"]
+    if minimodem.available():  # an independent TTY at the caller's rate prints it too
+        printed = flat(minimodem.receive(caller.heard(), baud))
+        assert "MAIN MENU. PRESS ONE TO NINE. GA" in printed
+        assert "YOUR MESSAGE HAS BEEN SAVED. THANK YOU." in printed
 
 
 def test_the_menu_prompt_stops_when_a_tty_is_heard(make_phone) -> None:
@@ -85,12 +98,21 @@ def test_no_announcement_by_default_and_no_tty_on_speech(make_phone) -> None:
     assert phone.first("choice")["keys"] == "1"
 
 
+def test_the_announcement_goes_out_at_the_countrys_rate(make_phone) -> None:
+    phone = make_phone({"business": {"announce_tty": True, "country": "uk"}})
+    summary, caller = phone.call("wait 12; press 1; wait 5; hangup", number=KNOWN)
+    assert "TTY USERS: PRESS ANY KEY GA" in box_text(caller, TTY_BAUD_EU)
+    assert "TTY USERS" not in box_text(caller, TTY_BAUD_US)
+
+
+@pytest.mark.parametrize("baud", BAUDS)
 @pytest.mark.parametrize("level", [-30.0, -20.0, -6.0])
 @pytest.mark.parametrize("offset_ms", [0.0, 7.0, 13.0])
-def test_a_tty_is_recognised_within_600_ms_of_its_first_character(level, offset_ms) -> None:
+def test_a_tty_is_recognised_within_600_ms_of_its_first_character(baud, level, offset_ms) -> None:
     watch = TtyWatch()
     quiet = np.zeros(ms_to_samples(1000 + offset_ms), dtype=np.int16)
-    signal = np.concatenate([quiet, modulate("K", dbm0=level), np.zeros(8000, np.int16)])
+    signal = np.concatenate([quiet, modulate("K", baud=baud, dbm0=level),
+                             np.zeros(8000, np.int16)])
     first_char = len(quiet) + ms_to_samples(LEAD_MS)  # the start bit of the first character
     heard_at = None
     for i in range(0, len(signal) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
@@ -102,8 +124,52 @@ def test_a_tty_is_recognised_within_600_ms_of_its_first_character(level, offset_
     assert latency <= DETECT_LIMIT_MS, latency
     # the first code on the wire is LTRS (a shift, not printed); "K" follows one
     # character time (start + 5 data + 2 stop bits) later
-    k_start = first_char + ms_to_samples(8 * 1000 / TTY_BAUD_US)
+    k_start = first_char + ms_to_samples(8 * 1000 / baud)
     assert abs(watch.first_char_at - k_start) <= ms_to_samples(10)
+    assert watch.baud == baud
+
+
+class EchoCall:
+    """What `send` needs of a call, on a line whose hybrid returns our audio 15 dB down
+    (the SimLine has no echo): every frame played is heard back by the call's TtyWatch."""
+
+    def __init__(self, watch: TtyWatch) -> None:
+        self.tty = watch
+        self.now = 0
+        self.sent: list[np.ndarray] = []
+
+    def hear(self, audio: np.ndarray) -> bool:
+        woke = False
+        for i in range(0, len(audio) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+            woke |= self.tty.feed(audio[i:i + FRAME_SAMPLES], self.now)
+            self.now += FRAME_SAMPLES
+        return woke
+
+    async def play(self, audio: np.ndarray, barge_in: bool = True) -> bool:
+        self.sent.append(audio)
+        pad = (-len(audio)) % FRAME_SAMPLES
+        echo = np.concatenate([audio, np.zeros(pad, np.int16)]).astype(np.float64) * 10 ** (-15 / 20)
+        assert not self.hear(np.round(echo).astype(np.int16)), "our own echo woke text mode"
+        return False
+
+    async def pause(self, ms: float) -> None:
+        self.hear(np.zeros(ms_to_samples(ms), np.int16))
+
+
+def test_our_announcements_echo_neither_wakes_text_mode_nor_fixes_the_rate() -> None:
+    import asyncio
+
+    call = EchoCall(TtyWatch(country="us"))
+    assert call.tty.baud == TTY_BAUD_US  # before a TTY is heard: the country's rate
+    asyncio.run(send(call, "TTY users: press any key"))
+    assert decode_text(call.sent[0], baud=TTY_BAUD_US).strip().startswith("TTY USERS")
+    assert not call.tty.heard
+    # then a European TTY types: heard, and the box answers at 50 baud
+    assert call.hear(np.concatenate([modulate("HELLO GA", baud=TTY_BAUD_EU, dbm0=-20),
+                                     np.zeros(ms_to_samples(ECHO_TAIL_MS), np.int16)]))
+    assert call.tty.baud == TTY_BAUD_EU and call.tty.take() == "ELLO GA"
+    asyncio.run(send(call, "Main menu"))
+    assert "MAIN MENU GA" in flat(decode_text(call.sent[1], baud=TTY_BAUD_EU))
 
 
 @pytest.mark.skipif(not talkoff.have_tools(), reason="espeak-ng and sox make the talk-off material")
@@ -111,9 +177,31 @@ def test_no_tty_detected_on_talk_off_speech_and_music() -> None:
     material = {"english": talkoff.english_speech(), "mandarin": talkoff.mandarin_speech(),
                 **{f"music{seed}": talkoff.sox_music(seed, 20.0) for seed in range(3)}}
     for name, audio in material.items():
-        watch = TtyWatch()
+        watch = TtyWatch()  # listening at 45.45 and 50, as every call does
         for i in range(0, len(audio) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
             assert not watch.feed(audio[i:i + FRAME_SAMPLES], i), name
+
+
+@pytest.mark.skipif(not talkoff.have_tools(), reason="espeak-ng and sox make the talk-off material")
+def test_no_tty_and_no_characters_on_the_dtmf_talk_off_corpus() -> None:
+    """The DTMF talk-off material (tests/dsp/talkoff.py: six sox tunes, and the Debian
+    recordings when installed, a third of the syllables as in test_dtmf_talkoff): no TTY
+    at either rate and nothing typed. Fed a second at a time (the decoder gives the
+    same for any feed sizes; the test above feeds 20 ms frames as calls do)."""
+    material = {f"sox-music-{seed}": talkoff.sox_music(seed) for seed in range(6)}
+    gap = np.zeros(400, dtype=np.int16)
+    for source in ("recorded_speech", "recorded_music", "mandarin_syllables"):
+        files = getattr(talkoff, source)()
+        if source == "mandarin_syllables":
+            files = files[::3]
+        if files:
+            material[source] = np.concatenate([np.concatenate([talkoff.read_8k(f), gap])
+                                               for f in files])
+    for name, audio in material.items():
+        watch = TtyWatch()
+        for i in range(0, len(audio), 8000):
+            assert not watch.feed(audio[i:i + 8000], i), (name, i / 8000)
+        assert not watch.heard and watch.take() == "", name
 
 
 def test_text_is_sent_in_short_baudot_safe_lines() -> None:
