@@ -2,17 +2,25 @@
 
 Every step of a call feeds its 160-sample frame to `TtyWatch.feed` (firmware/ivr/tty.py,
 the Baudot decoder behind a carrier/purity gate). This bench times exactly that call,
-frame by frame, on:
+frame by frame, in two modes:
+
+    45.45       TtyWatch(45.45): one rate (what calls did before 50 baud was heard)
+    auto        TtyWatch(): 45.45 and 50 framed from one demodulator until a TTY is
+                heard (what calls do now; after that, one rate)
+
+on:
 
     speech      espeak-ng speech (tests/dsp/talkoff.py), a caller talking
     music       sox music (talk-off material)
     silence     white noise at -65 dBm0
-    tty         Baudot text at -20 dBm0 (a TTY typing all the time: the worst case)
+    tty45/tty50 Baudot text at -20 dBm0 at 45.45/50 baud (a TTY typing all the time:
+                the worst case; for "auto" the watch is fed a fresh stream, so it
+                frames at both rates until it locks, then at one)
 
 and prints CPU microseconds per frame (time.process_time, best of --repeat passes) and
-the share of one core. Then it measures detection latency: the time from the start bit
-of a TTY's first code (LTRS) to the frame in which the call knows it is a TTY, over
-levels -30..-6 dBm0, three text openings and 20 phase offsets each.
+the share of one core. Then it measures detection latency in auto mode at each rate:
+the time from the start bit of a TTY's first code (LTRS) to the frame in which the call
+knows it is a TTY, over levels -30..-6 dBm0, three text openings and 20 phase offsets.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/tty_bench.py [--seconds 20]
 """
@@ -28,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from firmware.dsp.baudot import LEAD_MS, modulate  # noqa: E402
+from firmware.dsp.baudot import LEAD_MS, TTY_BAUD_EU, TTY_BAUD_US, modulate  # noqa: E402
 from firmware.ivr.tty import TtyWatch  # noqa: E402
 from firmware.line.base import FRAME_SAMPLES, ms_to_samples, samples_to_ms  # noqa: E402
 from tests.dsp import talkoff  # noqa: E402
@@ -44,11 +52,14 @@ def _noise(seconds: float) -> np.ndarray:
     return np.round(rng.normal(0, rms, int(seconds * 8000))).astype(np.int16)
 
 
-def _cpu_per_frame(audio: np.ndarray, repeat: int) -> float:
+MODES: dict[str, float | None] = {"45.45": TTY_BAUD_US, "auto": None}
+
+
+def _cpu_per_frame(audio: np.ndarray, repeat: int, baud: float | None) -> float:
     frames = [audio[i:i + FRAME_SAMPLES] for i in range(0, len(audio) - FRAME_SAMPLES + 1, FRAME_SAMPLES)]
     best = float("inf")
     for _ in range(repeat):
-        watch = TtyWatch()
+        watch = TtyWatch(baud)
         t0 = time.process_time()
         for n, frame in enumerate(frames):
             watch.feed(frame, n * FRAME_SAMPLES)
@@ -56,17 +67,18 @@ def _cpu_per_frame(audio: np.ndarray, repeat: int) -> float:
     return best
 
 
-def _latencies() -> list[float]:
+def _latencies(baud: float) -> list[float]:
     out = []
     for level in (-30.0, -20.0, -12.0, -6.0):
         for text in ("GA", "HELLO", "1"):
             for offset in range(20):
                 quiet = np.zeros(ms_to_samples(500) + offset * 8, dtype=np.int16)
-                audio = np.concatenate([quiet, modulate(text, dbm0=level), np.zeros(8000, np.int16)])
+                audio = np.concatenate([quiet, modulate(text, baud=baud, dbm0=level),
+                                        np.zeros(8000, np.int16)])
                 first = len(quiet) + ms_to_samples(LEAD_MS)
-                watch = TtyWatch()
+                watch = TtyWatch()  # auto, as calls listen
                 for i in range(0, len(audio) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
-                    if watch.feed(audio[i:i + FRAME_SAMPLES], i):
+                    if watch.feed(audio[i:i + FRAME_SAMPLES], i) and watch.baud == baud:
                         out.append(samples_to_ms(i + FRAME_SAMPLES - first))
                         break
                 else:
@@ -83,16 +95,23 @@ def main() -> int:
         "speech": talkoff.english_speech()[: int(args.seconds * 8000)],
         "music": talkoff.sox_music(0, args.seconds),
         "silence": _noise(args.seconds),
-        "tty": np.tile(modulate("THE QUICK BROWN FOX 0123456789 GA ", dbm0=-20.0),
-                       4)[: int(args.seconds * 8000)],
     }
+    for name, baud in (("tty45", TTY_BAUD_US), ("tty50", TTY_BAUD_EU)):
+        text = modulate("THE QUICK BROWN FOX 0123456789 GA ", baud=baud, dbm0=-20.0)
+        material[name] = np.tile(text, 5)[: int(args.seconds * 8000)]
     print("TtyWatch.feed, CPU per 20 ms frame (this machine):")
+    print(f"  {'':8s} " + "  ".join(f"{mode:>24s}" for mode in MODES))
     for name, audio in material.items():
-        us = _cpu_per_frame(audio, args.repeat)
-        print(f"  {name:8s} {us:7.1f} us/frame  {100 * us / FRAME_US:5.2f} % of a core")
-    lat = np.array(_latencies())
-    print(f"TTY recognised after its first code's start bit ({len(lat)} runs, -30..-6 dBm0): "
-          f"median {np.median(lat):.0f} ms, max {lat.max():.0f} ms, missed {int(np.isinf(lat).sum())}")
+        cells = []
+        for baud in MODES.values():
+            us = _cpu_per_frame(audio, args.repeat, baud)
+            cells.append(f"{us:7.1f} us {100 * us / FRAME_US:5.2f} % core")
+        print(f"  {name:8s} " + "  ".join(f"{c:>24s}" for c in cells))
+    for baud in (TTY_BAUD_US, TTY_BAUD_EU):
+        lat = np.array(_latencies(baud))
+        print(f"auto: a {baud:g}-baud TTY recognised at its rate after its first code's start "
+              f"bit ({len(lat)} runs, -30..-6 dBm0): median {np.median(lat):.0f} ms, "
+              f"max {lat.max():.0f} ms, missed or wrong rate {int(np.isinf(lat).sum())}")
     return 0
 
 
