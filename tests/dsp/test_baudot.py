@@ -211,3 +211,22 @@ def test_cli_gen_tty_then_tty_reads_it_back(tmp_path: Path, capsys) -> None:
     assert capsys.readouterr().out.strip() == "CALL ME 555-0100 GA"
     assert main(["tty", str(tmp_path / "missing.wav")]) == 2
     assert "missing.wav" in capsys.readouterr().err
+
+
+def test_cli_tty_reads_either_rate_unless_told_one(tmp_path: Path, capsys) -> None:
+    import json
+
+    from firmware.cli import main
+
+    out = tmp_path / "tty50.wav"
+    assert main(["gen", "tty", "HI 50 GA", "--baud", "50", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["tty", str(out)]) == 0  # auto by default
+    assert capsys.readouterr().out.strip() == "HI 50 GA"
+    assert main(["tty", str(out), "--baud", "50", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert "".join(r["char"] for r in rows) == "HI 50 GA" and rows[0]["baud"] == 50.0
+    assert main(["tty", str(out), "--baud", "45.45"]) == 0
+    assert capsys.readouterr().out.strip() != "HI 50 GA"
+    assert main(["tty", str(out), "--baud", "fast"]) == 2
+    assert "--baud must be auto" in capsys.readouterr().err
