@@ -27,7 +27,8 @@ from firmware.ivr.mailnodes import run_callback, run_mailbox_login, run_voicemai
 from firmware.ivr.phrases import phrase
 from firmware.ivr.transfer import run_forward
 from firmware.ivr.tty import TtyHeard
-from firmware.ivr.ttynodes import TEXT_HANDLERS, text_goodbye
+from firmware.ivr.ttyflow import TEXT_HANDLERS
+from firmware.ivr.ttynodes import text_goodbye
 
 HANDLERS: dict[str, nodes.Handler] = {
     **nodes.HANDLERS,

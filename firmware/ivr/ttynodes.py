@@ -3,6 +3,8 @@ as keys, a voicemail as a typed message.
 
 API:
     TEXT_HANDLERS[node_type] -> async handler(ctx, node_id, node) -> next node id | None
+                                (the talking nodes; ttyflow.py adds callback, mailbox
+                                login and lookup, which have modules of their own)
     prompt_text(ctx, prompt_id) -> str      the prompt's English text (Baudot is A-Z 0-9)
     await text_goodbye(ctx, key="goodbye")  a built-in phrase ending with SK
 
@@ -11,9 +13,9 @@ as text ending with "GA" (go ahead) and answered by typing the digits; a play no
 sent as text; a schedule node decides as it does for a voice call; the language node is
 skipped (TTYs carry English letters only). A voicemail becomes a typed message, ended
 by "GA"/"SK" or a pause, stored as text and notified like a voicemail. Nobody at the
-office can take a TTY call by phone, so a forward goes straight to its fallback; the
-callback, mailbox-login and lookup nodes need read-outs or secrets spoken and go to
-their next/fail/fallback with a short explanation.
+office can take a TTY call by phone, so a forward goes straight to its fallback. The
+callback, mailbox-login and lookup nodes in text: ttycallback.py, ttyowner.py,
+ttylookup.py.
 """
 
 from __future__ import annotations
@@ -187,24 +189,6 @@ async def run_voicemail(ctx: CallContext, node_id: str, node: Any) -> str | None
     return node.next
 
 
-async def _not_by_tty(ctx: CallContext, target: str | None) -> str | None:
-    ctx.log("tty_unsupported", target=target)
-    await _send(ctx, "This service is not available by TTY.", end="")
-    return target
-
-
-async def run_callback(ctx: CallContext, node_id: str, node: Any) -> str | None:
-    return await _not_by_tty(ctx, node.next)
-
-
-async def run_mailbox_login(ctx: CallContext, node_id: str, node: Any) -> str | None:
-    return await _not_by_tty(ctx, node.fail)
-
-
-async def run_lookup(ctx: CallContext, node_id: str, node: Any) -> str | None:
-    return await _not_by_tty(ctx, node.fallback)
-
-
 TEXT_HANDLERS: dict[str, Handler] = {
     "menu": run_menu,
     "play": run_play,
@@ -216,7 +200,4 @@ TEXT_HANDLERS: dict[str, Handler] = {
     "screen": run_screen,
     "forward": run_forward,
     "voicemail": run_voicemail,
-    "callback": run_callback,
-    "mailbox_login": run_mailbox_login,
-    "lookup": run_lookup,
 }

@@ -99,7 +99,8 @@ class HookEvents:
 
         def build(settings: Settings) -> dict[str, Any]:
             return {"callback_id": request.id, "call_id": request.call_id, "number": request.number,
-                    "caller": _caller(request.number, request.name), "mailbox": mailbox}
+                    "caller": _caller(request.number, request.name), "mailbox": mailbox,
+                    "tty": request.by_tty}
 
         return self._send("callback", build, request.requested_ms)
 

@@ -39,6 +39,8 @@ from firmware.store import Store
 
 
 CALLBACK_KIND = "callback_email"
+TTY_NOTE = ("This caller used a text telephone (TTY) and may not hear a voice call: call back\n"
+            "with a TTY, or through a relay service (711 in the US).\n\n")
 
 
 def smtp_config(settings: Settings) -> SmtpConfig | None:
@@ -99,15 +101,16 @@ class OutboxNotifier:
         self._outbox.enqueue(CALLBACK_KIND, {
             "recipients": recipients, "number": request.number, "name": request.name,
             "requested_ms": request.requested_ms, "tz": settings.business.timezone,
-            "business": settings.business.name,
+            "business": settings.business.name, "tty": request.by_tty,
         })
 
 
 def callback_email(payload: dict[str, Any], sender: str) -> EmailMessage:
     when = local_time(int(payload["requested_ms"]), str(payload["tz"]))
     who = payload.get("name") or "A caller"
+    tty = bool(payload.get("tty"))
     msg = EmailMessage()
-    msg["Subject"] = f"Call back {payload['number']} ({who})"
+    msg["Subject"] = f"Call back {payload['number']} ({who}){' by TTY' if tty else ''}"
     msg["From"] = sender
     msg["To"] = ", ".join(payload["recipients"])
     msg["Date"] = formatdate(localtime=False)
@@ -116,6 +119,7 @@ def callback_email(payload: dict[str, Any], sender: str) -> EmailMessage:
         f"{who} asked {payload.get('business') or 'the office'} to call back.\n\n"
         f"Number: {payload['number']}\n"
         f"Asked at: {when:%Y-%m-%d %H:%M} ({payload['tz']})\n\n"
+        + (TTY_NOTE if tty else "") +
         "Mark it done on the Callbacks page once you have called.\n")
     return msg
 

@@ -44,6 +44,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "{caller} asks to be called back at {number}.",
         "zh-TW": "{caller}請求回電，號碼：{number}。",
     },
+    "callback_tty": {  # a callback asked for from a text telephone (data "tty": true)
+        "en": "{caller} asks to be called back at {number} by text telephone (TTY) or a relay service.",
+        "zh-TW": "{caller}請求以文字電話（TTY）或轉接服務回電，號碼：{number}。",
+    },
     "survey": {
         "en": "Survey '{survey}': a caller ({caller}) answered {answer}.",
         "zh-TW": "問卷「{survey}」：來電者（{caller}）回答 {answer}。",
@@ -104,6 +108,8 @@ def render_text(event: dict[str, Any], language: str) -> str:
         "survey": data.get("survey") or "",
         "answer": data.get("answer") or "",
     }
+    if kind == "callback" and data.get("tty"):
+        kind = "callback_tty"
     template = TEMPLATES.get(kind, {}).get(language) or f"{kind}: {json.dumps(data, ensure_ascii=False)}"
     business = event.get("business")
     text = template.format(**values)
