@@ -97,10 +97,13 @@ def test_misfit_tells_the_rates_apart(snr: float) -> None:
 
 
 @pytest.mark.parametrize("baud", BAUDS)
-def test_auto_locks_to_the_rate_it_hears(baud: float) -> None:
+@pytest.mark.parametrize("clock", [0.985, 1.0, 1.015])
+def test_auto_locks_to_the_rate_it_hears(baud: float, clock: float) -> None:
+    """...from the first character, with the TTY's clock up to 1.5 % off."""
     decoder = BaudotDecoder(AUTO)
     assert decoder.baud is None
-    chars = decoder.feed(np.concatenate([modulate("HI 42", baud=baud), np.zeros(4000, np.int16)]))
+    signal = modulate("HI 42", baud=baud * clock)
+    chars = decoder.feed(np.concatenate([signal, np.zeros(4000, np.int16)]))
     assert decoder.baud == baud and "".join(c.char for c in chars) == "HI 42"
     decoder.reset()  # a new stretch of audio: the caller's rate stays
     assert decoder.baud == baud
