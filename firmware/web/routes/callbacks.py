@@ -2,6 +2,8 @@
 
 Pages: GET /callbacks ; POST /callbacks/{id}/done (optional note).
 API: GET /api/callbacks ; POST /api/callbacks/{id}/done {"note"}.
+A request from a text-telephone (TTY) caller is marked (`by_tty`): a voice call back
+would reach someone who cannot hear it, so the owner calls back by TTY or relay.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def _web(request: Request) -> WebContext:
 
 def callback_json(c: Callback) -> dict[str, Any]:
     return {"id": c.id, "number": c.number, "name": c.name, "requested_ms": c.requested_ms,
-            "done_ms": c.done_ms, "note": c.note, "call_id": c.call_id}
+            "done_ms": c.done_ms, "note": c.note, "call_id": c.call_id, "by_tty": c.by_tty}
 
 
 def mark_done(web: WebContext, callback_id: int, note: str | None) -> None:
