@@ -18,6 +18,7 @@ API:
                                               one SimCaller through the engine on a SimLine
     StatusBoard(data_root)                    each line's state, shared with the page (a
         .event_sink(line) / .set(line, state) / .read()   file, as systemd runs them apart)
+        .forget(line)                         a line removed from the config
     web_services(box, status, engine_in_process) -> WebServices   the page's (each line's
                                               state from the board, by the config's lines)
     apply_pending_restore(box, status)        engine side of a restore the page handed over
@@ -268,6 +269,11 @@ class StatusBoard:
         if error is not None:
             entry["last_error"] = error
         self._write()
+
+    def forget(self, line: str) -> None:
+        """Drop a removed line's entry (a line added again later starts afresh)."""
+        if self._entries.pop(line, None) is not None:
+            self._write()
 
     def set_result(self, key: str, value: dict[str, Any]) -> None:
         """A non-line entry (e.g. the outcome of a restore the page handed over)."""

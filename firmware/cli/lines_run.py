@@ -2,9 +2,13 @@
 
 API:
     LineRunner(name, line, engine, status)      one line, its engine, its dashboard entry
-        await .run()            open the line and answer calls forever (see below)
+        await .run()            open the line and answer calls until retired (see below)
+        .retire() -> bool       answer no further call; True when the line is idle now
+                                (the caller may cancel .run()), False while a call
+                                rings or runs (.run() returns once it ends)
         .failures               failures since the last call that went through
-    build_lines(box, status, settings, entries=None, realtime_sim=True) -> [LineRunner]
+    build_lines(box, status, settings, entries=None, realtime_sim=True,
+                engine_options=None) -> [LineRunner]
                                 a Line (from `open_line`) and an Engine per entry of
                                 `line_list(settings)` (or `entries`), not yet opened
     await run_lines(runners)    each runner in its own task until cancelled; then every
@@ -53,6 +57,13 @@ class LineRunner:
     status: Any  # firmware.appliance.StatusBoard
     failures: int = 0
     opened: bool = field(default=False, init=False)
+    retiring: bool = field(default=False, init=False)
+
+    def retire(self) -> bool:
+        """The line was removed from the config: finish the call in progress, take no
+        other. True when no call rings or runs now, so cancelling `run()` yanks nothing."""
+        self.retiring = True
+        return self.engine.state not in BUSY_STATES
 
     def _failed(self, what: str, exc: BaseException) -> float:
         """Log and show a failure; how long to wait before the next try (seconds)."""
@@ -78,7 +89,7 @@ class LineRunner:
 
     async def run(self) -> None:
         await self._open()
-        while True:
+        while not self.retiring:
             try:
                 await self.engine.handle_call()
                 self.failures = 0
@@ -95,7 +106,8 @@ class LineRunner:
 
 def build_lines(box: Any, status: Any, settings: Settings,
                 entries: Iterable[LineEntry] | None = None,
-                realtime_sim: bool = True) -> list[LineRunner]:
+                realtime_sim: bool = True,
+                engine_options: dict[str, Any] | None = None) -> list[LineRunner]:
     """A Line and an Engine for each line (not opened yet: `LineRunner.run` opens it)."""
     from firmware.appliance import open_line
 
@@ -107,7 +119,8 @@ def build_lines(box: Any, status: Any, settings: Settings,
             options = {"realtime": realtime_sim, "name": entry.name,
                        "three_way_transfer": (entry.transfer or view.line.transfer) == "transfer"}
         line = open_line(entry.backend, entry.device, _with_board(view, entry), **options)
-        engine = box.engine(line, line_name=entry.name, on_event=status.event_sink(entry.name))
+        engine = box.engine(line, line_name=entry.name, on_event=status.event_sink(entry.name),
+                            **(engine_options or {}))
         runners.append(LineRunner(entry.name, line, engine, status))
     return runners
 

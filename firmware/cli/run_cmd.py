@@ -5,8 +5,9 @@
     ivrbox engine ...      the same without the page (systemd runs the two apart, so a
                            crash of the page never touches a call)
     Every line of the config (`lines:`, or the one `line:`) is answered at once, one
-    engine per line on one event loop (firmware.cli.lines_run); --line/--device override
-    the backend of a one-line config only.
+    engine per line on one event loop (firmware.cli.lines_run); a published config that
+    adds or removes a line starts or stops it between calls (firmware.cli.lines_fleet);
+    --line/--device override the backend of a one-line config only.
     ivrbox migrate --data DIR     bring the database schema up to date (updates)
 
 Ctrl-C (or SIGTERM) stops cleanly: the running call's recording is finished, the line
@@ -69,7 +70,7 @@ async def _periodic(box: Any) -> None:
         box.voicemail.purge()
 
 
-async def _follow_restores(box: Any, runners: Any, status: Any) -> None:
+async def _follow_restores(box: Any, live: Any, status: Any) -> None:
     """The page (another process under systemd) hands restores over as a file: swap the
     data between calls (on every line), never during one. A database replaced by other
     means (a manual `ivrbox restore`) is reopened likewise."""
@@ -78,7 +79,7 @@ async def _follow_restores(box: Any, runners: Any, status: Any) -> None:
 
     while True:
         await asyncio.sleep(RESTORE_CHECK_S)
-        if not all_idle(runners):
+        if not all_idle(live()):
             continue
         if not apply_pending_restore(box, status) and box.store.replaced():
             log.warning("the database was replaced: reopening it")
@@ -113,10 +114,24 @@ def _entries(settings: Any, args: argparse.Namespace) -> tuple[Any, ...]:
                                      "device": args.device or first.device}),)
 
 
+def _entries_while_running(settings: Any, args: argparse.Namespace) -> tuple[Any, ...]:
+    """As `_entries`, but a config grown to several lines on the page is applied (each
+    line with its own backend) instead of refused: the box keeps answering."""
+    from firmware.errors import UsageError
+    from firmware.settings import line_list
+
+    try:
+        return _entries(settings, args)
+    except UsageError:
+        log.warning("--line/--device no longer apply: the config now lists several lines, "
+                    "each with its own backend")
+        return line_list(settings)
+
+
 async def _serve(args: argparse.Namespace) -> None:
     from firmware.appliance import (DEFAULT_CONFIG, Box, ConfigSource, StatusBoard,
                                     data_config_path)
-    from firmware.cli.lines_run import build_lines, run_lines
+    from firmware.cli.lines_fleet import LineFleet
     from firmware.cli.systemd import notify
 
     listen = None
@@ -132,23 +147,21 @@ async def _serve(args: argparse.Namespace) -> None:
     settings = config.current()
     entries = _entries(settings, args)
     status = StatusBoard(box.store.data.root)
-    runners = build_lines(box, status, settings, entries)
+    fleet = LineFleet(box, status, entries_of=lambda s: _entries_while_running(s, args))
     tasks: list[asyncio.Task[Any]] = []
     try:
+        fleet.reconcile(strict=True)  # a backend that cannot be built stops here
+        tasks.append(asyncio.create_task(fleet.run(), name="lines"))
         tasks += [asyncio.create_task(box.outbox.run(), name="outbox"),
                   asyncio.create_task(_periodic(box), name="purge"),
                   asyncio.create_task(_watchdog(), name="watchdog"),
-                  asyncio.create_task(_follow_restores(box, runners, status), name="restores")]
+                  asyncio.create_task(_follow_restores(box, fleet.live, status), name="restores")]
         if listen is not None:
             from firmware.appliance import web_services
             from firmware.web.app import create_app, serve
 
             app = create_app(web_services(box, status, engine_in_process=True))
             tasks.append(asyncio.create_task(serve(app, *listen), name="web"))
-        tasks.append(asyncio.create_task(run_lines(runners), name="lines"))
-        for entry in entries:
-            log.info("line %s: %s%s", entry.name, entry.backend,
-                     f" on {entry.device}" if entry.device else "")
         log.info("ready: %d line(s)%s", len(entries),
                  f", page on http://{args.web}" if listen else "")
         notify("READY=1")
@@ -162,6 +175,7 @@ async def _serve(args: argparse.Namespace) -> None:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await fleet.stop()  # already done if its task ran; not if it was cancelled first
         box.close()
         log.info("stopped: lines on-hook")
 

@@ -15,7 +15,9 @@ published config (new rings, a new entry) apply at each line's next call.
 
 The `line:` section keeps what the lines share (flash, caller ID standard, answer
 rules, and defaults for rings, board and transfer). With `lines:` present, backend and
-device belong to each line; adding, removing or re-plugging lines applies at restart.
+device belong to each line. A running box follows a published config between calls:
+a line added starts answering, a line removed or re-plugged (new backend, device or
+board) stops once its call in progress ends (firmware.cli.lines_fleet).
 """
 
 from __future__ import annotations
