@@ -21,10 +21,6 @@ setup(
     package_data={"firmware": ["web/templates/**/*", "web/static/**/*", "web/locale/**/*"]},
     install_requires=[
         "numpy>=1.24",
-        # The DTMF detector's per-sample kernel (firmware/dsp/dtmf_kernel.py). PyPI has
-        # wheels for x86-64 and aarch64 (64-bit Pi OS); 32-bit (armv7l) Pi OS gets
-        # numba and llvmlite from piwheels, as pip there is set up to do.
-        "numba>=0.60",
         "soundfile>=0.12",
         "soxr>=0.3",
         "pyserial>=3.5",

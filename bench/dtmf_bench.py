@@ -1,12 +1,8 @@
 """DTMF receiver benchmark: ours (firmware.dsp.dtmf) against spandsp's dtmf_rx.
 
 Prints, from one run:
-  - the cost of the compiled kernel at start-up: CPU seconds and peak RSS of importing
-    the detector in a fresh process with numba's cache empty (cold: compiles) and filled
-    (warm: loads), against numpy alone;
   - throughput in audio seconds per CPU second (time.process_time / clock()), streaming
-    in 20 ms frames and whole-file, for both, and the ratio ours / spandsp (ours timed
-    after a warm-up feed, so compiling is not counted there);
+    in 20 ms frames and whole-file, for both, and the ratio ours / spandsp;
   - latency from tone onset to KeyDown (median, p95, max in ms) over keys at random
     levels, twists, phases and onsets (spandsp fed one sample per call, for comparison);
   - false digits per hour on the talk-off material of tests/dsp/talkoff.py.
@@ -18,8 +14,6 @@ The spandsp harness (bench/spandsp_dtmf.c) is compiled into bench/.build/ on dem
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -70,42 +64,7 @@ def spandsp(audio: np.ndarray, frame: int, repeat: int) -> tuple[str, list[tuple
     return digits, onsets, cpu
 
 
-_STARTUP = """
-import json, sys, time
-sys.path.insert(0, {root!r})
-t0 = time.process_time()
-{imports}
-cpu = time.process_time() - t0
-status = dict(line.split(":", 1) for line in open("/proc/self/status"))
-print(json.dumps([cpu, int(status["VmRSS"].split()[0]), int(status["VmHWM"].split()[0])]))
-"""
-
-
-def startup(imports: str, cache_dir: str) -> tuple[float, float, float]:
-    """(CPU seconds, RSS MiB after, peak RSS MiB) of a fresh interpreter running `imports`."""
-    code = _STARTUP.format(root=str(ROOT), imports=imports)
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, OPENBLAS_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=env).stdout
-    cpu, rss_kib, peak_kib = json.loads(out.splitlines()[-1])
-    return cpu, rss_kib / 1024.0, peak_kib / 1024.0
-
-
-def startup_report() -> None:
-    base = "import numpy, firmware.dsp.tones"
-    detector = base + "\nimport firmware.dsp.dtmf"
-    with tempfile.TemporaryDirectory() as cache:
-        rows = [("numpy + tones (no numba)", startup(base, cache)),
-                ("+ import numba", startup(base + "\nimport numba", cache)),
-                ("+ detector, cache empty (compile)", startup(detector, cache)),
-                ("+ detector, cache filled (load)", startup(detector, cache))]
-    print("start-up of a fresh process (CPU seconds of the imports; RSS after, peak):")
-    for name, (cpu, rss, peak) in rows:
-        print(f"  {name:36s} {cpu:6.2f} s  {rss:6.1f} MiB  peak {peak:6.1f} MiB")
-
-
 def ours_stream(audio: np.ndarray) -> tuple[str, float]:
-    DtmfDetector().feed(audio[:FRAME])  # loads the kernel (if this run had not yet)
     det = DtmfDetector()
     keys = []
     t0 = time.process_time()
@@ -168,7 +127,6 @@ def main() -> int:
     args = ap.parse_args()
     rng = np.random.default_rng(2024)
     build_harness()
-    startup_report()
 
     seconds = 120.0 if args.quick else 600.0
     audio, keys = throughput_signal(seconds, rng)

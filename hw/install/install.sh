@@ -188,13 +188,6 @@ fi
 [ "$SYSTEM" -eq 1 ] && chown -R ivrbox:ivrbox "$DATA"
 say "database migration"
 as_service_user "$PREFIX/current/venv/bin/ivrbox" migrate --data "$DATA"
-# The DTMF kernel is compiled by numba on first import (tens of seconds on a Pi Zero 2);
-# do it now, through the same path and cache settings as the units, so starts only load.
-say "compiling the DTMF kernel"
-install -d -m 0750 "$DATA/cache"
-if [ "$SYSTEM" -eq 1 ]; then chown ivrbox:ivrbox "$DATA/cache"; fi
-as_service_user env NUMBA_CACHE_DIR="$DATA/cache/numba" NUMBA_CPU_NAME=generic \
-  "$PREFIX/current/venv/bin/python" -c "import firmware.dsp.dtmf"
 
 # Releases older than `previous` are removed: two fit on any SD card.
 for dir in "$PREFIX"/releases/*; do
