@@ -21,6 +21,10 @@ from firmware.web.routes import hours  # noqa: E402
 
 ROUTERS += [hours.router]
 
+from firmware.web.routes import settings_lines  # noqa: E402 - adding and removing lines
+
+ROUTERS += [settings_lines.router]
+
 from firmware.web.routes import lookups, settings_integrations  # noqa: E402 - webhooks, lookup tables
 from firmware.web.routes import settings_deliveries  # noqa: E402 - failed deliveries, send again
 

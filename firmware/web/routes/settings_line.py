@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from firmware.errors import IvrboxError
 from firmware.notify.email import send_test_email
 from firmware.notify.notifier import smtp_config
+from firmware.settings import line_list
 from firmware.web.context import WebContext
 from firmware.web.forms import form_values
 from firmware.web.settings_forms import publish_change, whole_number
@@ -95,13 +96,27 @@ def _chosen_line(web: WebContext, name: str | None) -> str | None:
     return name if name in names else names[0]
 
 
+def _line_rows(web: WebContext) -> list[dict[str, Any]]:
+    """Every line the box answers, with its state (the list with add and remove)."""
+    states = dict(web.services.lines_state()) if web.services.lines_state is not None else {}
+    return [{"name": e.name, "backend": e.backend, "device": e.device or "",
+             "state": states[e.name].state if e.name in states else ""}
+            for e in line_list(web.settings())]
+
+
 def _line_page(request: Request, web: WebContext, values: dict[str, str], errors: dict[str, list[str]],
                status: int = 200, line_name: str | None = None) -> Response:
     t = web.request_state(request).t
     return web.render(request, "settings_line.html", status=status, v=values, errors=errors,
                       backends=BACKENDS, transfers=TRANSFERS, devices=detected_devices(), title=t("Phone line"),
                       line_names=[entry.name for entry in web.settings().lines], line_name=line_name,
-                      announce_tty=web.settings().business.announce_tty)
+                      lines=_line_rows(web), announce_tty=web.settings().business.announce_tty)
+
+
+def line_page_with(request: Request, web: WebContext, errors: dict[str, list[str]], status: int) -> Response:
+    """The line page of the first line with `errors` on top (a removal that was refused)."""
+    name = _chosen_line(web, None)
+    return _line_page(request, web, _line_values(web, name), errors, status, line_name=name)
 
 
 def save_announce_tty(web: WebContext, on: bool) -> tuple[int | None, dict[str, list[str]]]:
