@@ -16,6 +16,13 @@ LSB first, 1.5-2 stop bits; a TTY leads each burst with ~150 ms of mark and hold
 carrier ~300 ms after it. Letters and figures share the 32 codes; LTRS (31) and FIGS
 (27) switch between them, and a space unshifts to letters on receive (US TTY habit).
 The FSK discriminator and start-stop framer are shared with caller ID (`fsk.py`).
+
+The ~150 ms lead is what a sender does, not a floor a receiver may count on:
+minimodem leads with 2 bits (44 ms at 45.45 baud) and sends no LTRS first, so its
+first code is often FIGS. A burst therefore starts after MIN_IDLE_BITS of mark, or
+after SHORT_LEAD_BITS when the carrier has only just come up and the character fits
+the bit clock with every bit a clear tone (`fsk.AsyncFramer`); tests/dsp/test_baudot.py
+gives the shortest lead that decodes and the talk-off figures.
 """
 
 from __future__ import annotations
@@ -36,6 +43,11 @@ SAMPLE_RATE = 8000
 DATA_BITS = 5
 STOP_BITS_TX = 2.0  # minimodem and many TTYs frame on 2; receivers take 1.5 too
 MIN_IDLE_BITS = 2.0  # a TTY's mark lead is ~6 bits; ask for 2 so a clipped lead still works
+# ...or this much mark when the carrier itself just came up, if the character then fits
+# the bit clock (misfit <= MAX_MISFIT) with clear bits: a lead of 1 bit decodes, 1.5 at
+# 12 dB SNR, so minimodem's 2 bits have margin; 0.5 would also pass the talk-off tests,
+# but at 1.0 not one short-lead start even frames in the talk-off speech and music.
+SHORT_LEAD_BITS = 1.0
 MAX_GAP_BITS = 30.0  # a typist's pause longer than this is a new burst
 CARRIER_DBM0 = -45.0
 MIN_PURITY = 0.7  # share of the line's power between the TTY tones (12 dB SNR gives ~0.9)
@@ -114,7 +126,8 @@ class _Lane:
     def __init__(self, baud: float, rate: int) -> None:
         self.baud = baud
         self.framer = AsyncFramer(rate / baud, data_bits=DATA_BITS, stop_bits=1,
-                                  min_idle_bits=MIN_IDLE_BITS, max_gap_bits=MAX_GAP_BITS)
+                                  min_idle_bits=MIN_IDLE_BITS, max_gap_bits=MAX_GAP_BITS,
+                                  short_lead_bits=SHORT_LEAD_BITS, short_lead_misfit=MAX_MISFIT)
         self.figures = False
 
     def reset(self) -> None:

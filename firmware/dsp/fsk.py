@@ -9,7 +9,8 @@ API:
         .delay                                   samples from input to output
         .reset()
     AsyncFramer(bit_samples, data_bits=8, parity=None|"even"|"odd", stop_bits=1,
-                min_idle_bits=30, max_gap_bits=20)
+                min_idle_bits=30, max_gap_bits=20, short_lead_bits=None,
+                short_lead_misfit=0.1)
         .feed(soft, carrier) -> list[Char]     characters, LSB first, with sample positions
         .reset()
     Char(value, start, end, burst_start, idle_level, parity_ok, misfit)
@@ -46,6 +47,7 @@ EDGE_SMOOTH_SAMPLES = 3  # soft values are smoothed this much before edge search
 BIT_INTEGRATE_FRACTION = 0.5  # integrate the middle half of each bit window
 IDLE_MIN_SOFT = 0.5  # mean soft over the idle window must exceed this (mark)
 IDLE_MIN_CARRIER = 0.9  # fraction of idle-window samples with carrier present
+SHORT_LEAD_MIN_BIT = 0.5  # after a short lead, every bit's mean |soft| must reach this
 CARRIER_MIN_DBM0 = -50.0  # in-band power below this: the discriminator output is noise
 OSC_TABLE_SAMPLES = 4096
 
@@ -199,17 +201,28 @@ class AsyncFramer:
     with carrier; inside a burst the next start bit must come within `max_gap_bits` of
     the previous stop bit. A framing error (start bit not space, stop bit not mark) ends
     the burst. Input is kept only as long as undecided, so memory stays bounded.
+
+    With `short_lead_bits`, a burst may also begin after only that much mark when the
+    carrier itself came up within the last `min_idle_bits` (a sender that keys its
+    carrier with a short lead, as minimodem does with 2 bits), but then the character
+    must sit on the bit clock (misfit <= `short_lead_misfit`) and every bit must be a
+    clear mark or space. Inside a steady carrier the full idle run is still required,
+    so a burst that lost sync does not restart on a data bit.
     """
 
     def __init__(self, bit_samples: float, data_bits: int = 8, parity: str | None = None,
                  stop_bits: int = 1, min_idle_bits: float = 30.0,
-                 max_gap_bits: float = 20.0) -> None:
+                 max_gap_bits: float = 20.0, short_lead_bits: float | None = None,
+                 short_lead_misfit: float = 0.1) -> None:
         self.T = float(bit_samples)
         self.data_bits = data_bits
         self.parity = parity
         self.nbits = 1 + data_bits + (1 if parity else 0)  # start + data + parity
         self.idle = int(round(min_idle_bits * self.T))
         self.max_gap = int(round(max_gap_bits * self.T))
+        self.short = None if short_lead_bits is None else \
+            max(1, min(self.idle, int(round(short_lead_bits * self.T))))
+        self.short_misfit = short_lead_misfit
         self.reset()
 
     def reset(self) -> None:
@@ -254,8 +267,8 @@ class AsyncFramer:
             found = self._hunt(end - char_len)
             if found is None:
                 break
-            start, level = found
-            ch = self._frame(start, burst_start=True, idle_level=level)
+            start, level, short = found
+            ch = self._frame(start, burst_start=True, idle_level=level, short_lead=short)
             if ch is None:
                 self._pos = start + 1
                 continue
@@ -283,24 +296,41 @@ class AsyncFramer:
         self._edge_idle = (self._cs[b] - self._cs[a]) / self.idle
         car = (cc[b] - cc[a]) / self.idle
         self._edge_good = ok & (self._edge_idle > IDLE_MIN_SOFT) & (car >= IDLE_MIN_CARRIER)
+        self._edge_short = np.zeros(len(rel), dtype=bool)
+        if self.short is not None:
+            # A short lead: steady mark over the last `short` samples, and the carrier
+            # came up inside the full idle window (before the stream began counts as
+            # off). The carrier gate is not asked of the lead: averaged over a bit, it
+            # opens up to a bit late at 12 dB SNR; _frame asks it of the character.
+            s = np.maximum(b - self.short, 0)
+            level = (self._cs[b] - self._cs[s]) / self.short
+            fresh = ~ok | (car < IDLE_MIN_CARRIER)
+            self._edge_short = (~self._edge_good & fresh & (b - self.short >= 0)
+                                & (level > IDLE_MIN_SOFT))
+            self._edge_idle = np.where(self._edge_short, level, self._edge_idle)
 
-    def _hunt(self, hi: int) -> tuple[int, float] | None:
-        """First edge in [pos, hi) preceded by a steady idle run; advances pos."""
-        lo = max(self._pos, self._base + self.idle)
+    def _hunt(self, hi: int) -> tuple[int, float, bool] | None:
+        """First edge in [pos, hi) preceded by a steady idle run (or a short lead after
+        the carrier came up); advances pos. The full window's samples must be at hand,
+        except at the very start of the stream, where a short lead may begin."""
+        need = self.idle if self._base > 0 or self.short is None else self.short
+        lo = max(self._pos, self._base + need)
         if hi <= lo:
             return None
         i = int(np.searchsorted(self._edge_abs, lo))
         j = int(np.searchsorted(self._edge_abs, hi))
         self._pos = max(self._pos, hi)
-        good = np.flatnonzero(self._edge_good[i:j])
+        good = np.flatnonzero(self._edge_good[i:j] | self._edge_short[i:j])
         if len(good) == 0:
             return None
         k = i + int(good[0])
         self._pos = int(self._edge_abs[k])
-        return self._pos, float(self._edge_idle[k])
+        return self._pos, float(self._edge_idle[k]), bool(self._edge_short[k])
 
-    def _frame(self, start: int, burst_start: bool, idle_level: float) -> Char | None:
-        """Integrate each bit window; None on a framing error."""
+    def _frame(self, start: int, burst_start: bool, idle_level: float,
+               short_lead: bool = False) -> Char | None:
+        """Integrate each bit window; None on a framing error (or, after a short lead,
+        a character off the bit clock or with a bit that is neither tone clearly)."""
         T = self.T
         margin = T * (1.0 - BIT_INTEGRATE_FRACTION) / 2.0
         ks = np.arange(self.nbits + 1)
@@ -312,6 +342,9 @@ class AsyncFramer:
         # The carrier must last through the character (a signal that stops is no start).
         if self._cc[b[-1]] - self._cc[a[0]] < IDLE_MIN_CARRIER * (b[-1] - a[0]):
             return None
+        misfit = self._misfit(start)
+        if short_lead and (misfit > self.short_misfit or np.abs(vals).min() < SHORT_LEAD_MIN_BIT):
+            return None
         bits = (vals[1: 1 + self.data_bits] > 0).astype(np.int64)
         value = int((bits << np.arange(self.data_bits)).sum())
         parity_ok = True
@@ -322,8 +355,7 @@ class AsyncFramer:
         self._pos = start + int(round((self.nbits + 0.5) * T))
         self._in_burst = True
         self._burst_deadline = stop_end + self.max_gap
-        return Char(value, start, stop_end, burst_start, idle_level, parity_ok,
-                    self._misfit(start))
+        return Char(value, start, stop_end, burst_start, idle_level, parity_ok, misfit)
 
     def _misfit(self, start: int) -> float:
         """How far the tone changes after the start edge sit from the bit clock."""
