@@ -67,6 +67,9 @@ async def text_goodbye(ctx: CallContext, key: str = "goodbye") -> None:
 
 
 async def run_menu(ctx: CallContext, node_id: str, node: Any) -> str | None:
+    """As the spoken menu (nodes.run_menu) counts: a wrong or missing choice uses an
+    attempt; the back key in the call's first menu sends the menu again without using
+    one (up to nodes.MAX_REPEATS times, then it is a wrong choice like any other)."""
     options = dict(node.options)
     retries = node.retries or ctx.settings.limits.max_retries
 
@@ -74,21 +77,26 @@ async def run_menu(ctx: CallContext, node_id: str, node: Any) -> str | None:
         return digits in options and not any(o != digits and o.startswith(digits) for o in options)
 
     text = prompt_text(ctx, node.prompt)
-    for attempt in range(1, retries + 1):
+    failures = repeats = 0
+    while failures < retries:
         await _send(ctx, text)
         digits = await _typed_digits(ctx, complete)
         choice = next((digits[:n] for n in range(len(digits), 0, -1) if digits[:n] in options), None)
         if choice is not None:
             ctx.log("choice", keys=choice, target=options[choice], tty=True)
             return options[choice]
-        if digits and digits == node.back_key:  # back; in the first menu: the menu again
+        if digits and digits == node.back_key:
             back = ctx.previous_menu()
-            ctx.log("back", target=back, tty=True)
             if back is not None:
+                ctx.log("back", target=back, tty=True)
                 return back
-            text = prompt_text(ctx, node.prompt)
-            continue
-        ctx.log("invalid" if digits else "timeout", keys=digits, attempt=attempt, tty=True)
+            if repeats < nodes.MAX_REPEATS:  # the call's first menu: the menu again
+                repeats += 1
+                ctx.log("back", target=None, tty=True)
+                text = prompt_text(ctx, node.prompt)
+                continue
+        failures += 1
+        ctx.log("invalid" if digits else "timeout", keys=digits, attempt=failures, tty=True)
         text = prompt_text(ctx, node.invalid_prompt if digits else node.timeout_prompt) \
             or _phrase("invalid" if digits else "timeout")
         text = f"{text} {prompt_text(ctx, node.prompt)}"

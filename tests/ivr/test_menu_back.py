@@ -151,3 +151,25 @@ def test_a_tty_caller_types_the_back_key(make_phone) -> None:
     assert (back["node"], back["target"], back["tty"]) == ("sales_menu", "main", True)
     heard = " ".join(decode_text(caller.heard()).replace("\r", " ").replace("\n", " ").split())
     assert heard.count("MAIN MENU. PRESS ONE TO NINE.") == 2 and "TO GO BACK, PRESS 9. GA" in heard
+
+
+def test_a_tty_callers_back_in_the_first_menu_uses_no_attempt(make_phone) -> None:
+    """As by voice (test_back_in_the_first_menu_replays_it): back in the call's first
+    menu sends the menu again and is no failed attempt. With `retries: 1` here, one
+    counted attempt would have sent the caller to `final` (the general mailbox)."""
+    phone = make_phone({**BACK_FLOW, "flow": {"nodes": {
+        **BACK_FLOW["flow"]["nodes"],
+        "main": {**BACK_FLOW["flow"]["nodes"]["main"], "retries": 1}}}})
+    script = [Silence(1500), Speak(modulate("HELLO GA", dbm0=-20.0)), Silence(15_000),
+              Speak(modulate("#", dbm0=-20.0)), Silence(20_000),
+              Speak(modulate("#", dbm0=-20.0)), Silence(20_000),
+              Speak(modulate("66", dbm0=-20.0)), Silence(10_000), *parse_script("hangup")]
+    summary, caller = phone.call(script, number=KNOWN)
+    assert summary.path == ("start", "main", "bye")  # stayed in the menu, then chose
+    assert [(d["node"], d["target"], d["tty"]) for d in phone.of("back")] == [
+        ("main", None, True), ("main", None, True)]
+    assert phone.first("tty_typed")  # the keys were typed in text mode
+    assert not phone.of("invalid") and not phone.of("timeout") and not phone.of("retries_exhausted")
+    heard = " ".join(decode_text(caller.heard()).replace("\r", " ").replace("\n", " ").split())
+    assert heard.count("MAIN MENU. PRESS ONE TO NINE. GA") == 3
+    assert "NOT A VALID CHOICE" not in heard
