@@ -238,6 +238,10 @@ class Engine:
             try:
                 await line.hangup()
             finally:
+                # The call's event hook reaches the context, which holds the call: a
+                # reference cycle, so without this the call (its detectors' buffers,
+                # ~1.4 MB) would wait for a full cyclic GC, dozens of calls later.
+                holder.clear()
                 self.services.store.calls.finish(call_id, ctx.outcome, ctx.end_reason,
                                                  ended_ms=ctx.wall_ms())
                 self.state = "idle"

@@ -1,0 +1,111 @@
+"""A box answers calls for months in one process: what a call leaves behind must not pile up.
+
+Calls run back to back on one Engine and one SimLine, as `ivrbox engine` takes them,
+straight into a voicemail node (greeting skipped by "#", beep, a short message ended by
+"#", goodbye): the path that records the WAV, saves the message, logs the call and
+queues its notification. The automatic cyclic GC is off while they
+run, as it effectively is on a busy box between its rare full collections: anything a
+finished call leaves in a reference cycle then shows up as growth, deterministically.
+Growth is compared between two stretches (calls 20->40 and 40->80), never against an
+absolute byte figure: a leak grows with the number of calls, a cache fills once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import gc
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from firmware.appliance import Box, ConfigSource, find_audio_dir
+from firmware.dsp.callerid import CallerIdInfo
+from firmware.ivr.call import Call
+from firmware.ivr.context import CallContext
+from firmware.ivr.prompts import Prompts
+from firmware.line.sim import Press, SimCaller, SimLine, Speak, Wait
+from tests.ivr.conftest import KNOWN, OPEN, SpyPrompts, voice, write_config
+
+CHECKPOINTS = (20, 40, 80)
+MESSAGE_S = 1.5  # the test flow's mailboxes keep messages of 1 s or more
+# A leak of even one object per call adds 40 over calls 40->80; what may legitimately
+# move is bounded (sqlite3's list of weak references to its cursors is pruned in batches).
+OBJECT_SLACK = 300
+BEEP_WAIT_MS = 800  # the beep (400 ms) and a breath
+
+
+def _caller() -> SimCaller:
+    """Skips the greeting with "#", speaks after the beep, ends the message with "#"."""
+    script = [Wait(500), Press("#"), Wait(BEEP_WAIT_MS), Speak(voice(MESSAGE_S), "message"),
+              Press("#"), Wait(8000)]
+    return SimCaller(script, caller_id=CallerIdInfo(number=KNOWN))
+
+
+def _live_by_type() -> collections.Counter[str]:
+    return collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+
+
+async def _run_calls(box: Box) -> dict[int, tuple[collections.Counter[str], int]]:
+    settings = box.config.current()
+    line = SimLine(country=settings.business.country)
+    await line.open()
+    engine = box.engine(line, ring_gap_s=30.0)
+    seen: dict[int, tuple[collections.Counter[str], int]] = {}
+    try:
+        for n in range(1, CHECKPOINTS[-1] + 1):
+            line.incoming(_caller())
+            summary = await engine.handle_call()
+            assert summary is not None and summary.outcome == "voicemail", summary
+            line.exchange.calls.clear()  # the simulated exchange's own history of callers
+            if n == CHECKPOINTS[0]:
+                tracemalloc.start(1)  # from here: what later calls allocate and keep
+            if n in CHECKPOINTS:
+                seen[n] = (_live_by_type(), tracemalloc.get_traced_memory()[0])
+    finally:
+        await line.close()
+    return seen
+
+
+@pytest.fixture
+def box(tmp_path: Path, session_prompts: SpyPrompts) -> Box:
+    path = tmp_path / "data" / "config" / "current.yaml"
+    write_config(path, {"flow": {"entry": "support_vm"}})
+    box = Box(tmp_path / "data", ConfigSource(path, fallback=None),
+              now_ms=lambda: int(OPEN.timestamp() * 1000))
+    box.store.db.now_ms = box.services.now_ms
+    # the session's disk TTS cache, without the spy's list of every text rendered
+    box.prompts = box.services.prompts = Prompts(session_prompts.tts, find_audio_dir())
+    yield box
+    box.close()
+
+
+def test_finished_calls_leave_nothing_behind(box: Box) -> None:
+    gc.collect()
+    gc.disable()
+    try:
+        seen = asyncio.run(_run_calls(box))
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+    (at20, bytes20), (at40, bytes40), (at80, bytes80) = (seen[n] for n in CHECKPOINTS)
+
+    # the call objects themselves: none of a finished call survives it
+    for kind in (Call, CallContext):
+        counts = [seen[n][0][kind.__qualname__] for n in CHECKPOINTS]
+        assert max(counts) <= 1, f"live {kind.__qualname__} objects after calls {CHECKPOINTS}: {counts}"
+
+    # no kind of object grows with the number of calls
+    early = at40 - at20
+    late = at80 - at40
+    growing = {k: (early[k], v) for k, v in late.items() if v > OBJECT_SLACK}
+    assert not growing, f"objects added over calls 20->40 and 40->80: {growing}"
+    total_late = sum(at80.values()) - sum(at40.values())
+    assert total_late <= OBJECT_SLACK, f"{total_late} more live objects after 40 more calls"
+
+    # the Python heap (numpy buffers included) over 40 calls grows less than it did
+    # over the 20 calls before: with a leak of B bytes a call it would grow 40 B vs 20 B
+    assert bytes80 - bytes40 <= max(bytes40 - bytes20, 0) + 64 * 1024, (
+        f"traced Python memory: +{(bytes40 - bytes20) / 1024:.0f} KiB over calls 20->40, "
+        f"+{(bytes80 - bytes40) / 1024:.0f} KiB over 40->80")
