@@ -6,7 +6,7 @@ straight into a voicemail node (greeting skipped by "#", beep, a short message e
 queues its notification. The automatic cyclic GC is off while they
 run, as it effectively is on a busy box between its rare full collections: anything a
 finished call leaves in a reference cycle then shows up as growth, deterministically.
-Growth is compared between two stretches (calls 20->40 and 40->80), never against an
+Growth is compared between two stretches (calls 15->30 and 30->60), never against an
 absolute byte figure: a leak grows with the number of calls, a cache fills once.
 """
 
@@ -28,11 +28,12 @@ from firmware.ivr.prompts import Prompts
 from firmware.line.sim import Press, SimCaller, SimLine, Speak, Wait
 from tests.ivr.conftest import KNOWN, OPEN, SpyPrompts, voice, write_config
 
-CHECKPOINTS = (20, 40, 80)
+CHECKPOINTS = (15, 30, 60)  # growth over 15->30 vs 30->60: a leak doubles, a cache does not
 MESSAGE_S = 1.5  # the test flow's mailboxes keep messages of 1 s or more
-# A leak of even one object per call adds 40 over calls 40->80; what may legitimately
+# A leak of even one object per call adds 30 over calls 30->60; what may legitimately
 # move is bounded (sqlite3's list of weak references to its cursors is pruned in batches).
-OBJECT_SLACK = 300
+OBJECT_SLACK = 200
+TRACE_FROM = 8  # tracing starts here: the first reading comes after caches have settled
 BEEP_WAIT_MS = 800  # the beep (400 ms) and a breath
 
 
@@ -59,7 +60,7 @@ async def _run_calls(box: Box) -> dict[int, tuple[collections.Counter[str], int]
             summary = await engine.handle_call()
             assert summary is not None and summary.outcome == "voicemail", summary
             line.exchange.calls.clear()  # the simulated exchange's own history of callers
-            if n == CHECKPOINTS[0]:
+            if n == TRACE_FROM:
                 tracemalloc.start(1)  # from here: what later calls allocate and keep
             if n in CHECKPOINTS:
                 seen[n] = (_live_by_type(), tracemalloc.get_traced_memory()[0])
@@ -89,7 +90,7 @@ def test_finished_calls_leave_nothing_behind(box: Box) -> None:
     finally:
         tracemalloc.stop()
         gc.enable()
-    (at20, bytes20), (at40, bytes40), (at80, bytes80) = (seen[n] for n in CHECKPOINTS)
+    (at_a, bytes_a), (at_b, bytes_b), (at_c, bytes_c) = (seen[n] for n in CHECKPOINTS)
 
     # the call objects themselves: none of a finished call survives it
     for kind in (Call, CallContext):
@@ -97,15 +98,18 @@ def test_finished_calls_leave_nothing_behind(box: Box) -> None:
         assert max(counts) <= 1, f"live {kind.__qualname__} objects after calls {CHECKPOINTS}: {counts}"
 
     # no kind of object grows with the number of calls
-    early = at40 - at20
-    late = at80 - at40
+    early = at_b - at_a
+    late = at_c - at_b
     growing = {k: (early[k], v) for k, v in late.items() if v > OBJECT_SLACK}
-    assert not growing, f"objects added over calls 20->40 and 40->80: {growing}"
-    total_late = sum(at80.values()) - sum(at40.values())
-    assert total_late <= OBJECT_SLACK, f"{total_late} more live objects after 40 more calls"
+    assert not growing, f"objects added over calls {CHECKPOINTS}: {growing}"
+    total_late = sum(at_c.values()) - sum(at_b.values())
+    assert total_late <= OBJECT_SLACK, f"{total_late} more live objects after 30 more calls"
 
-    # the Python heap (numpy buffers included) over 40 calls grows less than it did
-    # over the 20 calls before: with a leak of B bytes a call it would grow 40 B vs 20 B
-    assert bytes80 - bytes40 <= max(bytes40 - bytes20, 0) + 64 * 1024, (
-        f"traced Python memory: +{(bytes40 - bytes20) / 1024:.0f} KiB over calls 20->40, "
-        f"+{(bytes80 - bytes40) / 1024:.0f} KiB over 40->80")
+    # the Python heap (numpy buffers included), traced from call TRACE_FROM: over the
+    # last 30 calls it grows no more than over the 15 before (numpy's and sqlite3's small
+    # caches still fill a little) plus one slack; a leak of B bytes a call would add 30 B
+    # against 15 B, so anything above ~4 KiB a call fails
+    early_bytes, late_bytes = bytes_b - bytes_a, bytes_c - bytes_b
+    assert late_bytes <= max(early_bytes, 0) + 64 * 1024, (
+        f"traced Python memory: {early_bytes / 1024:+.0f} KiB over calls {CHECKPOINTS[0]}->"
+        f"{CHECKPOINTS[1]}, {late_bytes / 1024:+.0f} KiB over {CHECKPOINTS[1]}->{CHECKPOINTS[2]}")
