@@ -21,7 +21,7 @@ API:
         .forget(line)                         a line removed from the config
     web_services(box, status, engine_in_process) -> WebServices   the page's (each line's
                                               state from the board, by the config's lines)
-    apply_pending_restore(box, status)        engine side of a restore the page handed over
+    (restores handed to the engine: firmware.restore_handoff)
     selftest_report(box, status) -> [SelfTestResult]   the page's self-test (every line)
 
 Everything above this module receives its collaborators through constructors; nothing
@@ -49,6 +49,7 @@ from firmware.notify.email import EMAIL_KIND, EmailNotifier
 from firmware.notify.notifier import CALLBACK_KIND, CallbackMailer, OutboxNotifier, smtp_config
 from firmware.notify.outbox import Outbox
 from firmware.notify.webhook import WEBHOOK_KIND, WebhookSender
+from firmware.restore_handoff import restore_via_engine
 from firmware.settings import DEFAULT_LINE_NAME, Settings, for_line, line_list, load
 from firmware.store import Store
 from firmware.voicemail.mailbox import MailboxPolicy, Voicemail
@@ -298,79 +299,6 @@ class StatusBoard:
             return json.loads(self.path.read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             return {}
-
-
-RESTORE_PENDING_GLOB = "restore-pending-*.zip"
-RESTORE_WAIT_S = 120.0
-RESTORE_POLL_S = 0.25
-
-
-def validate_config_text(text: str) -> None:
-    """What a backup's config must pass before anything is replaced."""
-    from firmware.settings import parse
-
-    parse(text, "backup:config/current.yaml")
-
-
-def restore_via_engine(box: Box, status: StatusBoard, zip_path: Path) -> Any:
-    """Hand a validated backup to the engine process, which swaps the data between calls.
-
-    Two processes must never both hold the database while its files are renamed (SQLite
-    would clean up the old write-ahead log by name, i.e. the new one), so the page closes
-    its connection, the engine closes its own, swaps, and both reopen. Blocking: run it in
-    a worker thread.
-    """
-    import secrets
-    import time
-
-    from firmware.errors import UploadRejected
-    from firmware.store.backup import BackupInfo
-
-    token = secrets.token_hex(8)
-    root = box.store.data.root
-    pending = root / f"restore-pending-{token}.zip"
-    tmp = root / f".restore-pending-{token}.part"
-    shutil.copyfile(zip_path, tmp)
-    box.store.close()
-    try:
-        os.replace(tmp, pending)
-        deadline = time.monotonic() + RESTORE_WAIT_S
-        while time.monotonic() < deadline:
-            result = status.read().get("restore", {})
-            if result.get("token") == token:
-                if not result.get("ok"):
-                    raise UploadRejected(str(result.get("detail") or "the restore failed"))
-                return BackupInfo(**result["info"])
-            time.sleep(RESTORE_POLL_S)
-        raise UploadRejected("the call engine did not take the backup in time; is it running?")
-    finally:
-        pending.unlink(missing_ok=True)
-        tmp.unlink(missing_ok=True)
-        box.store.reopen()
-
-
-def apply_pending_restore(box: Box, status: StatusBoard) -> bool:
-    """Engine side: swap in a backup the page handed over (call only between calls)."""
-    from dataclasses import asdict
-
-    from firmware.store.backup import restore_backup
-
-    root = box.store.data.root
-    for pending in sorted(root.glob(RESTORE_PENDING_GLOB)):
-        token = pending.stem.rsplit("-", 1)[-1]
-        box.store.close()
-        try:
-            info = restore_backup(pending, root, validate_config=validate_config_text)
-            status.set_result("restore", {"token": token, "ok": True, "info": asdict(info)})
-            log.warning("restored a backup from the web page (%d files)", info.files)
-        except Exception as exc:  # the page shows the reason; the data is unchanged
-            status.set_result("restore", {"token": token, "ok": False, "detail": str(exc)})
-            log.error("a restore from the web page failed: %s", exc)
-        finally:
-            pending.unlink(missing_ok=True)
-            box.store.reopen()
-        return True
-    return False
 
 
 BUSIEST_FIRST = ("in_call", "ringing", "missing", "stopped", "idle")

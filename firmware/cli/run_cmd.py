@@ -74,8 +74,8 @@ async def _follow_restores(box: Any, live: Any, status: Any) -> None:
     """The page (another process under systemd) hands restores over as a file: swap the
     data between calls (on every line), never during one. A database replaced by other
     means (a manual `ivrbox restore`) is reopened likewise."""
-    from firmware.appliance import apply_pending_restore
     from firmware.cli.lines_run import all_idle
+    from firmware.restore_handoff import apply_pending_restore
 
     while True:
         await asyncio.sleep(RESTORE_CHECK_S)

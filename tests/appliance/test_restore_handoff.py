@@ -7,8 +7,8 @@ import threading
 import time
 from pathlib import Path
 
-from firmware.appliance import (DEFAULT_CONFIG, Box, ConfigSource, StatusBoard,
-                                apply_pending_restore, restore_via_engine)
+from firmware.appliance import DEFAULT_CONFIG, Box, ConfigSource, StatusBoard
+from firmware.restore_handoff import apply_pending_restore, restore_via_engine
 from firmware.store.backup import make_backup
 
 
