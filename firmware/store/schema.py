@@ -160,5 +160,13 @@ _V4 = """
 ALTER TABLE callbacks ADD COLUMN by_tty INTEGER NOT NULL DEFAULT 0;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+_V5 = """
+-- The outbox's send lease: a job whose attempt has begun is someone's until this time
+-- (NULL: no one's). The worker, "send again" and the failed list leave a leased job alone,
+-- and a sender that died mid-attempt loses it when it runs out. Kept apart from due_ms,
+-- which still says when a failed job is next tried.
+ALTER TABLE outbox_jobs ADD COLUMN sending_until INTEGER;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)

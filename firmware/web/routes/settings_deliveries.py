@@ -14,6 +14,13 @@ got it after all de-duplicates) -- and signs it as every attempt is signed: a fr
 minutes. Its count of attempts starts again from 0: the owner has usually fixed the
 receiver, and a count left at the give-up limit would mean a single try with no retries.
 A hook that was removed or turned off is refused: its worker would drop the job at once.
+
+A delivery being sent right now (the engine's worker holds its lease) is not listed and not
+sent again: the receiver would get it twice at once. Pressing "send again" on it says so.
+"Send all again" takes every undelivered job of the hook, not only the SHOWN_PER_HOOK
+listed (the page says how many more there are): the page's outbox tries the oldest
+SEND_AGAIN_NOW itself and leaves the rest due now for the worker, or, once one fails,
+waiting for that one's retry time.
 """
 
 from __future__ import annotations
@@ -30,8 +37,9 @@ from firmware.web.forms import form_values
 
 router = APIRouter()
 
-SHOWN_PER_HOOK = 20  # undelivered jobs listed per hook (and sent by "send all again")
+SHOWN_PER_HOOK = 20  # undelivered jobs listed per hook ("send all again" sends every one)
 MAX_RESENT_SHOWN = 50  # ids read back from the redirect's query
+_BEING_SENT = N_("That delivery is being sent right now. Reload the page in a minute to see whether it arrived.")
 
 
 def _web(request: Request) -> WebContext:
@@ -40,11 +48,14 @@ def _web(request: Request) -> WebContext:
 
 def delivery_row(job: Job, now_ms: int) -> dict[str, Any]:
     """One delivery as the page and the API show it. `state`: "failed" (dead), "retrying"
-    (failed, next try at `due_ms`), "queued" (due now, waiting for the worker), "delivered"."""
+    (failed, next try at `due_ms`), "queued" (due now, waiting for the worker), "sending"
+    (an attempt is under way right now), "delivered"."""
     if job.state == "done":
         state = "delivered"
     elif job.state == "dead":
         state = "failed"
+    elif job.leased(now_ms):
+        state = "sending"
     else:
         state = "retrying" if job.due_ms > now_ms else "queued"
     event = job.payload.get("event") or {}
@@ -54,14 +65,20 @@ def delivery_row(job: Job, now_ms: int) -> dict[str, Any]:
 
 
 def undelivered(web: WebContext) -> dict[str, list[dict[str, Any]]]:
-    """Undelivered webhook jobs by hook name, newest first."""
-    out: dict[str, list[dict[str, Any]]] = {}
+    """The newest SHOWN_PER_HOOK undelivered webhook jobs of each configured hook."""
     now = web.services.clock_ms()
-    for job in web.services.store.jobs.undelivered(WEBHOOK_KIND):
-        rows = out.setdefault(str(job.payload.get("hook")), [])
-        if len(rows) < SHOWN_PER_HOOK:
-            rows.append(delivery_row(job, now))
+    jobs = web.services.store.jobs
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in web.settings().webhooks:
+        rows = jobs.undelivered(WEBHOOK_KIND, now_ms=now, limit=SHOWN_PER_HOOK, match={"hook": name})
+        if rows:
+            out[name] = [delivery_row(job, now) for job in rows]
     return out
+
+
+def undelivered_totals(web: WebContext) -> dict[str, int]:
+    """How many undelivered webhook jobs each hook has, listed or not."""
+    return web.services.store.jobs.undelivered_counts(WEBHOOK_KIND, "hook", now_ms=web.services.clock_ms())
 
 
 def resent_rows(web: WebContext, ids_text: str | None) -> list[dict[str, Any]]:
@@ -73,24 +90,34 @@ def resent_rows(web: WebContext, ids_text: str | None) -> list[dict[str, Any]]:
 
 
 async def send_again(web: WebContext, name: str, job_id: int | None) -> list[Job]:
-    """Send one undelivered job of hook `name` again, or all of them (oldest first)."""
+    """Send one undelivered job of hook `name` again, or every one of them (oldest first)."""
     hook = web.settings().webhooks.get(name)
     if hook is None:
         raise Refused(404, N_("That webhook no longer exists."))
     if not hook.enabled:
         raise Refused(409, N_("This webhook is off. Turn it on and save, then send again."))
-    waiting = [row["id"] for row in undelivered(web).get(name, [])]
+    jobs = web.services.store.jobs
+    now = web.services.clock_ms()
     if job_id is not None:
-        if job_id not in waiting:
+        job = jobs.get(job_id)
+        if job is None or job.kind != WEBHOOK_KIND or job.payload.get("hook") != name:
+            raise Refused(404, N_("That delivery is no longer waiting to be sent."))
+        if job.leased(now):
+            raise Refused(409, _BEING_SENT)
+        if not (job.state == "dead" or (job.state == "pending" and job.last_error is not None)):
             raise Refused(404, N_("That delivery is no longer waiting to be sent."))
         waiting = [job_id]
+    else:
+        waiting = [j.id for j in jobs.undelivered(WEBHOOK_KIND, now_ms=now, limit=None, match={"hook": name})]
     waiting.reverse()  # oldest first, as they happened
     outbox = web.services.outbox
     if outbox is not None:
-        return list(await outbox.send_again(waiting))
-    jobs = web.services.store.jobs
-    now = web.services.clock_ms()
-    return [job for job in (jobs.get(i) for i in waiting if jobs.requeue(i, now)) if job is not None]
+        sent = list(await outbox.send_again(waiting))
+    else:
+        sent = [job for job in (jobs.get(i) for i in waiting if jobs.requeue(i, now, now_ms=now)) if job is not None]
+    if job_id is not None and not sent:  # the worker began an attempt since the checks above
+        raise Refused(409, _BEING_SENT)
+    return sent
 
 
 def _job_id(text: str) -> int | None:
@@ -107,7 +134,7 @@ async def resend_form(request: Request, name: str) -> Response:
     web = _web(request)
     job = _job_id((await form_values(request, ("job",)))["job"])
     sent = await send_again(web, name, job)
-    ids = ",".join(str(j.id) for j in sent)
+    ids = ",".join(str(j.id) for j in sent[:MAX_RESENT_SHOWN])
     return RedirectResponse(f"/settings/integrations?resent={ids}#hook-{name}", status_code=303)
 
 

@@ -15,8 +15,8 @@ is published. Secrets and tokens are never sent back to the page once saved: it 
 "set", an empty field keeps them. A secret the page generates (a new generic hook with
 no secret typed, or "rotate") is shown once, right after saving, so the owner can copy
 it to the receiver; the redirect carries a one-time token, not the secret.
-Failed deliveries are listed under their hook, each with "send again" (and "send all
-again"); see settings_deliveries.py.
+Failed deliveries are listed under their hook (the newest 20, with how many more there
+are), each with "send again", and "send all again" for every one; see settings_deliveries.py.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from firmware.notify.webhook import send_test_event
 from firmware.settings import EVENTS, PRESETS
 from firmware.web.context import N_, Refused, WebContext
 from firmware.web.forms import form_lists, form_values, problems_by_field
-from firmware.web.routes.settings_deliveries import resent_rows, undelivered
+from firmware.web.routes.settings_deliveries import resent_rows, undelivered, undelivered_totals
 from firmware.web.settings_forms import new_key, publish_change
 
 router = APIRouter()
@@ -211,7 +211,8 @@ def _page(request: Request, web: WebContext, *, editing: dict[str, Any] | None =
         reveal = _reveals(request).pop(token, None)
     settings = web.settings()
     return web.render(request, "settings_integrations.html", status=status, hooks=rows, adding=adding,
-                      errors=errors or {}, tests=tests or {}, dead=undelivered(web), events=EVENTS,
+                      errors=errors or {}, tests=tests or {}, dead=undelivered(web),
+                      dead_total=undelivered_totals(web), events=EVENTS,
                       resent=resent_rows(web, request.query_params.get("resent")),
                       presets=PRESETS, reveal=reveal, title=t("Integrations"),
                       page_url=settings.page_url or "" if page_url is None else page_url)
@@ -293,8 +294,9 @@ async def test_form(request: Request, name: str) -> Response:
 @router.get("/api/settings/webhooks", tags=["settings"], summary="Webhooks (secrets and tokens never shown)")
 async def api_hooks(request: Request) -> dict[str, Any]:
     web = _web(request)
-    dead = undelivered(web)
-    return {"webhooks": [{**r, "failed": dead.get(r["key"], [])} for r in hook_rows(web)]}
+    dead, totals = undelivered(web), undelivered_totals(web)
+    return {"webhooks": [{**r, "failed": dead.get(r["key"], []), "failed_total": totals.get(r["key"], 0)}
+                         for r in hook_rows(web)]}
 
 
 @router.post("/api/settings/webhooks/{name}/test", tags=["settings"], summary="Send a test event now")
