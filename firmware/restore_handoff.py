@@ -4,13 +4,17 @@ Part of the composition root (split out of appliance.py): under systemd the engi
 the page are separate processes, and `ivrbox restore` is a third. Two processes must
 never both hold the database while its files are renamed (SQLite would clean up the old
 write-ahead log by name, i.e. the new one), so whoever restores drops the zip into the
-data dir as `restore-pending-<token>.zip` and waits; the engine, between calls, closes
-its store, swaps, reopens, and posts the verdict under "restore" on the status board.
+data dir as `restore-pending-<token>.zip` and waits; the engine, between calls, claims
+it (renames it to `restore-claimed-<token>.zip`), closes its store, swaps, reopens, and
+posts the verdict under "restore" on the status board. A restorer that gives up deletes
+the pending file: if that succeeds the engine never had it and nothing changed; if the
+engine claimed it first, the restorer waits for the verdict after all.
 
 API:
     hand_over(data_root, status, zip_path, wait_s=RESTORE_WAIT_S) -> BackupInfo
                             drop the zip for the engine, wait for its verdict (blocking);
-                            raises UploadRejected (HandOverTimeout if nobody took it)
+                            raises UploadRejected (HandOverTimeout: nobody took it,
+                            nothing changed)
     restore_via_engine(box, status, zip_path) -> BackupInfo
                             the page's hand-over: its own store closed meanwhile
     apply_pending_restore(box, status) -> bool
@@ -35,12 +39,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("ivrbox")
 
 RESTORE_PENDING_GLOB = "restore-pending-*.zip"
+CLAIMED_PREFIX = "restore-claimed-"
 RESTORE_WAIT_S = 120.0
 RESTORE_POLL_S = 0.25
 
 
 class HandOverTimeout(UploadRejected):
-    """No engine took the backup in time (stopped, or a call lasted the whole wait)."""
+    """No engine took the backup in time (stopped, or a call lasted the whole wait); the
+    backup was withdrawn, so the data is unchanged."""
 
 
 def validate_config_text(text: str) -> None:
@@ -53,7 +59,8 @@ def validate_config_text(text: str) -> None:
 def hand_over(data_root: Path, status: StatusBoard, zip_path: Path,
               wait_s: float = RESTORE_WAIT_S) -> BackupInfo:
     """Give a backup to the engine and wait for its verdict (blocking: wall-clock polling,
-    never in the call path). The pending file is gone afterwards whatever happened."""
+    never in the call path). The pending file is gone afterwards whatever happened; a
+    backup the engine claimed is always waited for (the swap itself takes seconds)."""
     import secrets
     import time
 
@@ -66,7 +73,7 @@ def hand_over(data_root: Path, status: StatusBoard, zip_path: Path,
     try:
         shutil.copyfile(zip_path, tmp)
         os.replace(tmp, pending)  # the engine sees a whole file or none
-        deadline = time.monotonic() + wait_s
+        deadline, claimed = time.monotonic() + wait_s, False
         while True:
             result = status.read().get("restore", {})
             if result.get("token") == token:
@@ -74,12 +81,26 @@ def hand_over(data_root: Path, status: StatusBoard, zip_path: Path,
                     raise UploadRejected(str(result.get("detail") or "the restore failed"))
                 return BackupInfo(**result["info"])
             if time.monotonic() >= deadline:
-                raise HandOverTimeout("the call engine did not take the backup in time; "
-                                      "is it running?")
+                if claimed:
+                    raise UploadRejected("the call engine took the backup but gave no verdict; "
+                                         "see its log (`journalctl -u ivrbox-engine`)")
+                if _withdraw(pending):
+                    raise HandOverTimeout("the call engine did not take the backup in time; "
+                                          "is it running?")
+                deadline, claimed = time.monotonic() + RESTORE_WAIT_S, True  # verdict is due
             time.sleep(RESTORE_POLL_S)
     finally:
         pending.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
+
+
+def _withdraw(pending: Path) -> bool:
+    """Take an unclaimed backup back: True if the engine never had it."""
+    try:
+        pending.unlink()
+        return True
+    except FileNotFoundError:
+        return False
 
 
 def restore_via_engine(box: Box, status: StatusBoard, zip_path: Path) -> BackupInfo:
@@ -103,16 +124,21 @@ def apply_pending_restore(box: Box, status: StatusBoard) -> bool:
     root = box.store.data.root
     for pending in sorted(root.glob(RESTORE_PENDING_GLOB)):
         token = pending.stem.rsplit("-", 1)[-1]
+        claimed = root / f"{CLAIMED_PREFIX}{token}.zip"
+        try:
+            os.replace(pending, claimed)  # from now on the restorer waits for our verdict
+        except FileNotFoundError:
+            continue  # withdrawn by a restorer that gave up
         box.store.close()
         try:
-            info = restore_backup(pending, root, validate_config=validate_config_text)
+            info = restore_backup(claimed, root, validate_config=validate_config_text)
             status.set_result("restore", {"token": token, "ok": True, "info": asdict(info)})
             log.warning("restored a handed-over backup (%d files)", info.files)
         except Exception as exc:  # the restorer shows the reason; the data is unchanged
             status.set_result("restore", {"token": token, "ok": False, "detail": str(exc)})
             log.error("a handed-over restore failed: %s", exc)
         finally:
-            pending.unlink(missing_ok=True)
+            claimed.unlink(missing_ok=True)
             box.store.reopen()
         return True
     return False

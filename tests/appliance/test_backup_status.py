@@ -165,9 +165,9 @@ def test_cli_backup_restore_and_busy_engine(tmp_path: Path, capsys) -> None:
     out = tmp_path / "cli.zip"
     assert main(["backup", "--data", str(src), "-o", str(out)]) == 0
     assert main(["restore", str(out), "--data", str(tmp_path / "b"), "--check"]) == 0
-    StatusBoard(src).set("line1", "idle")
-    assert main(["restore", str(out), "--data", str(src)]) == 2
-    assert "engine seems to be running" in capsys.readouterr().err
+    StatusBoard(src).set("line1", "idle")  # a stale board: no engine takes the backup
+    assert main(["restore", str(out), "--data", str(src), "--wait", "0.3"]) == 2
+    assert "did not take the backup within 0.3 s" in capsys.readouterr().err
     assert main(["restore", str(out), "--data", str(src), "--force"]) == 0
 
 
