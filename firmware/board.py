@@ -4,7 +4,8 @@ API:
     PIN_NAMES                   every pin a pin map may name, with its role
     PinSpec(gpio, active_high, pull)     one pin of a pin map (frozen)
     PinMap(board, description, audio, pins, source)     a parsed pin map (frozen)
-    load_pinmap(name_or_path, *, search=(PINMAP_DIR,)) -> PinMap   raises ConfigError
+    load_pinmap(name, *, search=(PINMAP_DIR,)) -> PinMap   by board name only; raises ConfigError
+    load_pinmap_file(path) -> PinMap            a file named on the command line
     parse_pinmap(text, source="<text>") -> PinMap                  raises ConfigError
     Board(pinmap, *, pin_factory=None)
         .has(name) -> bool              is this pin wired on this board?
@@ -27,6 +28,7 @@ rebooting or crashed Pi leaves the line on-hook; `load_pinmap` refuses anything 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,7 @@ import yaml
 from firmware.errors import ConfigError, ConfigProblem, LineError
 
 PINMAP_DIR = Path(__file__).resolve().parents[1] / "hw" / "pinmaps"
+BOARD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # as firmware.settings.devices
 MIN_SAFE_HOOK_GPIO = 9  # GPIO 0-8 are pulled *up* at power-on on every Pi model
 MAX_GPIO = 27
 LED_BLINK_ON_S = 0.25  # "blink": the line LED while ringing
@@ -184,19 +187,25 @@ def parse_pinmap(text: str, source: str = "<text>") -> PinMap:
                   audio=str(doc.get("audio", "")), pins=pins, source=source)
 
 
-def load_pinmap(name_or_path: str | Path, *, search: tuple[Path, ...] = (PINMAP_DIR,)) -> PinMap:
-    """A pin map by file path, or by board name looked up as `<name>.yaml` in `search`."""
-    path = Path(name_or_path)
-    if not path.is_file():
-        candidates = [d / f"{name_or_path}.yaml" for d in search]
-        found = [c for c in candidates if c.is_file()]
-        if not found:
-            known = sorted(p.stem for d in search if d.is_dir() for p in d.glob("*.yaml"))
-            raise ConfigError([ConfigProblem(str(name_or_path), None, "",
-                                             f"no such pin map (known boards: {', '.join(known) or 'none'})")])
-        path = found[0]
+def load_pinmap(name: str, *, search: tuple[Path, ...] = (PINMAP_DIR,)) -> PinMap:
+    """A pin map by board name, looked up as `<name>.yaml` in `search`.
+
+    Never a path: the name comes from the config (the web page edits it), and a path
+    would let the parser's errors show the keys of any YAML file on the box."""
+    known = sorted(p.stem for d in search if d.is_dir() for p in d.glob("*.yaml"))
+    text = str(name)
+    if not BOARD_NAME.match(text) or text not in known:
+        raise ConfigError([ConfigProblem(text, None, "",
+                                         f"no such pin map (known boards: {', '.join(known) or 'none'})")])
+    path = next(c for c in (d / f"{text}.yaml" for d in search) if c.is_file())
+    return load_pinmap_file(path)
+
+
+def load_pinmap_file(path: Path) -> PinMap:
+    """A pin map from a file the operator named on the command line (`ivrbox board
+    --pinmap FILE`, a board being wired), or one `load_pinmap` found."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read: {exc}")]) from None
     return parse_pinmap(text, str(path))

@@ -26,9 +26,15 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from firmware.board import INPUTS, PIN_NAMES, Board, load_pinmap
+    from pathlib import Path
 
-    pinmap = load_pinmap(args.pinmap)
+    from firmware.appliance import pinmap_dirs
+    from firmware.board import INPUTS, PIN_NAMES, Board, load_pinmap, load_pinmap_file
+
+    # a file the installer names here (a board being wired) is theirs to choose; the
+    # config and the page only ever name a board (firmware.settings.devices)
+    is_file = "/" in args.pinmap or args.pinmap.endswith(".yaml")
+    pinmap = load_pinmap_file(Path(args.pinmap)) if is_file else load_pinmap(args.pinmap, search=pinmap_dirs())
     board = Board(pinmap)
     try:
         if args.action == "status":

@@ -385,5 +385,7 @@ class ModemLine(ModemSession):
     def _open_port(self) -> Any:
         import serial  # pyserial: imported here only, so the package imports without it
 
-        return serial.serial_for_url(self.port, baudrate=self._baudrate, rtscts=True,
-                                     timeout=0.05, write_timeout=None)
+        # serial.Serial, never serial_for_url: a URL (spy://...?file=, socket://) would
+        # write to any file or send the call's audio to any host
+        return serial.Serial(self.port, baudrate=self._baudrate, rtscts=True,
+                             timeout=0.05, write_timeout=None)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import stat
 import time
 from collections.abc import Callable
 from typing import Any
@@ -247,14 +248,32 @@ class ModemSession:
             self._emit(CallerId(at=self._clock, standard="modem",
                                 **v253.caller_id_fields(fields)))
 
+    def _port_problem(self) -> str | None:
+        """Why the port cannot be a modem now (None: a character device is there).
+
+        Checked at each open, not when the config is read: a modem unplugged while the
+        line is set up is normal. A path that is a plain file or a folder is refused
+        before it is opened, so a mistyped device never has bytes written into it."""
+        try:
+            mode = os.stat(self.port).st_mode
+        except FileNotFoundError:
+            return f"{self.port} does not exist (is the modem plugged in?)"
+        except OSError as exc:
+            return f"cannot look at {self.port}: {exc.strerror or exc}"
+        if not stat.S_ISCHR(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "a file" if stat.S_ISREG(mode) else "not a device"
+            return f"{self.port} is not a serial port ({kind}): check the line's device"
+        return None
+
     def _port_present(self) -> bool:
-        return "://" in self.port or os.path.exists(self.port)
+        return self._port_problem() is None
 
     async def _connect(self) -> bool:
         """Open the port and initialise the modem; on failure report and return False."""
         assert self._loop
-        if not self._port_present():
-            self._set_missing(f"{self.port} does not exist")
+        problem = self._port_problem()
+        if problem is not None:
+            self._set_missing(problem)
             return False
         try:
             port = await self._loop.run_in_executor(None, self._opener)

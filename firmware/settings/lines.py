@@ -25,9 +25,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from firmware.settings.base import Model, NodeId, did_you_mean
+from firmware.settings.devices import check_board, check_device, same_port
 
 DEFAULT_LINE_NAME = "line1"
 """The name of the one line of the one-line form (`line:` without `lines:`)."""
@@ -51,6 +52,17 @@ class LineEntry(Model):
     transfer: Literal["transfer", "conference"] | None = Field(
         None, description="how this line forwards calls; empty = line.transfer")
     entry: NodeId | None = Field(None, description="the node calls on this line start at; empty = flow.entry")
+
+    @field_validator("device")
+    @classmethod
+    def _device_fits(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else check_device(info.data.get("backend"), value)
+
+    @field_validator("board")
+    @classmethod
+    def _known_board(cls, value: str | None) -> str | None:
+        return None if value is None else check_board(value)
+
     # a modem or FXO line without a device is found by `line_findings`, not a model
     # validator: pydantic skips those when a field failed, and config check must say all
 
@@ -127,10 +139,10 @@ def line_findings(sections: Mapping[str, Any], node_ids: frozenset[str] | None,
             found.append((here + ("device",), f"backend '{entry.backend}' needs 'device' "
                           "(modem: a serial port such as /dev/ttyACM0; fxo: a sound card such as hw:1)"))
         if entry.backend in ("modem", "fxo") and entry.device and not _under(broken, *here, "device"):
-            device = entry.device.strip()
+            device = same_port(entry.device)
             if device in devices:
                 found.append((here + ("device",), (
-                    f"'{device}' is also the device of line {devices[device] + 1}: one device "
+                    f"'{entry.device.strip()}' is also the device of line {devices[device] + 1}: one device "
                     "can answer only one line")))
             else:
                 devices[device] = i

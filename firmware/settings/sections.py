@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from firmware.settings.base import (
     CallerClass,
@@ -33,6 +33,7 @@ from firmware.settings.base import (
     Seconds,
     empty_map,
 )
+from firmware.settings.devices import check_board, check_device
 from firmware.settings.hours import Hours
 from firmware.settings.pins import is_pin_hash
 
@@ -121,7 +122,7 @@ class LineConfig(Model):
     )
     board: str = Field(
         "ivrbox-fxo-ref", min_length=1,
-        description="fxo: the board's pin map, a name from hw/pinmaps or a path to a YAML file",
+        description="fxo: the board's pin map, a name from hw/pinmaps (hw/pinmaps/<name>.yaml)",
     )
     rings: int = Field(2, ge=1, le=15, description="rings before answering (caller ID arrives after ring 1)")
     flash_ms: int | None = Field(
@@ -140,6 +141,16 @@ class LineConfig(Model):
         description="per caller class: answer, ignore (let it ring) or reject; unlisted classes "
         "use answer, except blocked which uses reject",
     )
+
+    @field_validator("device")
+    @classmethod
+    def _device_fits(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else check_device(info.data.get("backend"), value)
+
+    @field_validator("board")
+    @classmethod
+    def _known_board(cls, value: str) -> str:
+        return check_board(value)
 
     @model_validator(mode="after")
     def _device_needed(self) -> LineConfig:

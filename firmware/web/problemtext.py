@@ -50,6 +50,16 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), m) for 
     (r"^'to' must be after 'from'", N_("The end must be after the start.")),
     (r"^give either 'date' or both 'from' and 'to'", N_("Give a date.")),
     (r"^should be at least 1 character", N_("Required.")),
+    (r"^'(?P<device>[^']*)' is not a serial port: use", N_(
+        "'{device}' is not a serial port: choose one that was found, or type its name under /dev, e.g. "
+        "/dev/ttyACM0 or /dev/serial/by-id/usb-…")),
+    (r"^'(?P<device>[^']*)' is not a sound card: use", N_(
+        "'{device}' is not a sound card: choose one that was found, or type e.g. hw:1, plughw:1,0 or the "
+        "card's name.")),
+    (r"^'(?P<device>[^']*)' is neither a serial port", N_(
+        "'{device}' is neither a serial port (/dev/ttyACM0) nor a sound card (hw:1).")),
+    (r"^no pin map '(?P<board>[^']*)' \(known boards: (?P<known>[^;]*);", N_(
+        "There is no pin map '{board}': choose one of {known}.")),
 ))
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from firmware.board import PINMAP_DIR, Board, load_pinmap, parse_pinmap
+from firmware.board import PINMAP_DIR, Board, load_pinmap, load_pinmap_file, parse_pinmap
 from firmware.errors import ConfigError
 
 REF = "ivrbox-fxo-ref"
@@ -16,8 +16,8 @@ REF = "ivrbox-fxo-ref"
 
 @pytest.mark.parametrize("path", sorted(PINMAP_DIR.glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_shipped_pinmap_loads(path: Path) -> None:
-    pinmap = load_pinmap(path)
-    assert pinmap.board == path.stem
+    pinmap = load_pinmap(path.stem)
+    assert pinmap.board == path.stem and load_pinmap_file(path) == pinmap
     assert pinmap.pins["hook_relay"].gpio >= 9 and pinmap.pins["hook_relay"].active_high
 
 
@@ -29,6 +29,17 @@ def test_the_reference_board_leaves_i2s_and_i2c_free() -> None:
 def test_unknown_board_names_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=REF):
         load_pinmap("no-such-board")
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", str(PINMAP_DIR / f"{REF}.yaml"),
+                                  f"../pinmaps/{REF}", f"{REF}.yaml"])
+def test_a_board_is_named_never_a_path(name: str, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("api_key: hunter2\nother: 1\n", encoding="utf-8")
+    for text in (name, str(secret)):
+        with pytest.raises(ConfigError) as err:
+            load_pinmap(text)
+        assert "no such pin map" in str(err.value) and "api_key" not in str(err.value)
 
 
 def test_all_problems_are_reported_with_lines() -> None:

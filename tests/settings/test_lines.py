@@ -126,8 +126,8 @@ def test_every_problem_of_the_lines_at_once_with_its_line() -> None:
 def test_two_fxo_boards_with_their_own_pin_maps_and_two_sim_lines_are_fine() -> None:
     settings = parse(MINIMAL + textwrap.dedent("""\
         lines:
-          - {name: a, backend: fxo, device: "hw:1", board: board-a}
-          - {name: b, backend: fxo, device: "hw:2", board: board-b}
+          - {name: a, backend: fxo, device: "hw:1", board: ivrbox-fxo-ref}
+          - {name: b, backend: fxo, device: "hw:2", board: ivrbox-fxo-minimal}
           - {name: c}
           - {name: d}
         """))

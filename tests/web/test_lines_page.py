@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from firmware.settings import line_list, load
+from firmware.settings import devices, line_list, load
 from firmware.web.context import LANG_COOKIE
-from firmware.web.routes import settings_line
 from tests.web.conftest import csrf_of, post
 
 FIELD_ERROR = re.compile(r'<span class="field-error" id="err-(\w+)"[^>]*>([^<]*)</span>')
@@ -30,14 +29,16 @@ def _version(services) -> int:
 
 @pytest.fixture
 def modems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Two USB modems the box 'sees' (files where /dev/serial/by-id and ttyACM would be)."""
-    by_id = tmp_path / "dev" / "serial" / "by-id"
+    """Two USB modems the box 'sees' in a /dev of its own: ttyACM0 with its by-id link
+    (offered once, by the by-id name) and ttyUSB0 without one."""
+    dev = tmp_path / "dev"
+    by_id = dev / "serial" / "by-id"
     by_id.mkdir(parents=True)
-    paths = [by_id / "usb-Conexant_USB_Modem_24680-if00", tmp_path / "dev" / "ttyACM0"]
-    for path in paths:
-        path.touch()
-    monkeypatch.setattr(settings_line, "SERIAL_GLOBS", (str(by_id / "*"), str(tmp_path / "dev" / "ttyACM*")))
-    return sorted(str(p) for p in paths)
+    (dev / "ttyACM0").touch()
+    (dev / "ttyUSB0").touch()
+    (by_id / "usb-Conexant_USB_Modem_24680-if00").symlink_to("../../ttyACM0")
+    monkeypatch.setattr(devices, "DEV", dev)
+    return ["/dev/serial/by-id/usb-Conexant_USB_Modem_24680-if00", "/dev/ttyUSB0"]
 
 
 def test_add_a_modem_line_to_a_one_line_box(client: TestClient, services, modems: list[str]) -> None:
@@ -47,6 +48,7 @@ def test_add_a_modem_line_to_a_one_line_box(client: TestClient, services, modems
     form = client.get("/settings/lines/new").text
     for device in modems:
         assert f'<option value="{device}"' in form  # offered as found on this box
+    assert '<option value="/dev/ttyACM0"' not in form  # the by-id name stands for it
     assert '<option value="closed">closed · play</option>' in form  # entry nodes of the flow
     assert 'name="csrf"' in form
     before = _version(services)
@@ -68,6 +70,11 @@ def test_add_a_modem_line_to_a_one_line_box(client: TestClient, services, modems
     assert re.search(rf'<option value="{re.escape(modems[0])}" disabled>[^<]*\(line front-desk\)', form)
     r = post(client, "/settings/lines", {"name": "back", "backend": "modem", "device": modems[0]})
     assert r.status_code == 422 and "already uses" in _errors(r.text)["device"]
+    # the same modem by its other name is the same modem
+    r = post(client, "/settings/lines", {"name": "back", "backend": "modem", "device": "/dev/ttyACM0"})
+    assert r.status_code == 422
+    assert _errors(r.text)["device"] == "Another line already uses '/dev/ttyACM0': one device can answer only one line."
+    assert '<option value="/dev/ttyUSB0">/dev/ttyUSB0</option>' in r.text  # still free
 
 
 def test_typed_device_wins_over_the_found_one(client: TestClient, services, modems: list[str]) -> None:
@@ -138,3 +145,26 @@ def test_remove_a_line_and_never_the_last(client: TestClient, services) -> None:
     r = post(client, f"/history/{before}/rollback")
     assert r.status_code == 303
     assert [e.name for e in load(services.config_path).lines] == ["line1", "front", "back"]
+
+
+@pytest.mark.parametrize("device", ["spy:///dev/ttyACM0?file=/var/lib/ivrbox/ivrbox.db", "socket://10.0.0.9:7000",
+                                    "/var/lib/ivrbox/ivrbox.db", "/dev/../var/lib/ivrbox/ivrbox.db"])
+def test_a_device_that_is_not_a_serial_port_is_refused_on_both_pages(
+        client: TestClient, services, device: str) -> None:
+    before = _version(services)
+    r = post(client, "/settings/lines", {"name": "back", "backend": "modem", "device": device})
+    assert r.status_code == 422 and "Traceback" not in r.text
+    assert _errors(r.text)["device"].startswith(f"'{device}' is not a serial port: choose one that was found")
+    r = post(client, "/settings/line", {"backend": "modem", "device": device, "rings": "2", "transfer": "transfer"})
+    assert r.status_code == 422 and f"&#39;{device}&#39; is not a serial port" in r.text.replace("&#x27;", "&#39;")
+    r = client.post("/api/settings/lines", json={"name": "back", "backend": "fxo", "device": "/dev/snd/x",
+                                                  "board": "/etc/ivrbox/secrets.yaml"},
+                    headers={"X-CSRF-Token": csrf_of(client)})
+    fields = r.json()["fields"]
+    assert r.status_code == 422 and fields["device"][0].startswith("'/dev/snd/x' is not a sound card")
+    assert fields["board"] == ["There is no pin map '/etc/ivrbox/secrets.yaml': choose one of "
+                               "ivrbox-fxo-minimal, ivrbox-fxo-ref."]
+    client.cookies.set(LANG_COOKIE, "zh-TW")
+    r = post(client, "/settings/lines", {"name": "back", "backend": "modem", "device": device})
+    assert _errors(r.text)["device"].startswith(f"「{device}」不是序列埠")
+    assert _version(services) == before and not load(services.config_path).lines

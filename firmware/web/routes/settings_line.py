@@ -23,9 +23,10 @@ from pydantic import BaseModel
 from firmware.errors import IvrboxError
 from firmware.notify.email import send_test_email
 from firmware.notify.notifier import smtp_config
-from firmware.settings import line_list
+from firmware.settings import devices, line_list
 from firmware.web.context import WebContext
 from firmware.web.forms import form_values
+from firmware.web.problemtext import say
 from firmware.web.settings_forms import publish_change, whole_number
 
 router = APIRouter()
@@ -33,7 +34,7 @@ router = APIRouter()
 BACKENDS = ("sim", "modem", "fxo")
 TRANSFERS = ("transfer", "conference")
 SECURITIES = ("starttls", "tls", "none")
-SERIAL_GLOBS = ("/dev/serial/by-id/*", "/dev/ttyACM*", "/dev/ttyUSB*")
+SERIAL_GLOBS = ("serial/by-id/*", "ttyACM*", "ttyUSB*")  # under /dev; by-id first: the stable name
 ASOUND_CARDS = Path("/proc/asound/cards")
 LINE_FIELDS = {"line.backend": "backend", "line.device": "device", "line.rings": "rings", "line.transfer": "transfer",
                "line": "device"}
@@ -46,8 +47,14 @@ def _web(request: Request) -> WebContext:
 
 
 def detected_devices() -> dict[str, list[str]]:
-    """Serial ports (modems) and sound cards (FXO boards) this machine has now."""
-    serial = sorted({p for pattern in SERIAL_GLOBS for p in glob.glob(pattern)})
+    """Serial ports (modems) and sound cards (FXO boards) this machine has now. A port
+    with a /dev/serial/by-id name is offered by that name only (it survives re-plugging
+    into another USB socket; ttyACM0 and its by-id link are one modem)."""
+    ports: dict[str, str] = {}  # the real port -> the name offered
+    for pattern in SERIAL_GLOBS:
+        for path in sorted(glob.glob(str(devices.DEV / pattern))):
+            name = "/dev/" + Path(path).relative_to(devices.DEV).as_posix()
+            ports.setdefault(devices.same_port(name), name)
     cards = []
     try:
         for text in ASOUND_CARDS.read_text(encoding="utf-8").splitlines():
@@ -56,7 +63,14 @@ def detected_devices() -> dict[str, list[str]]:
                 cards.append(f"hw:{head}")
     except OSError:
         pass
-    return {"modem": serial, "fxo": cards}
+    return {"modem": sorted(ports.values()), "fxo": cards}
+
+
+def devices_in_use(settings: Any, offered: list[str]) -> dict[str, str]:
+    """Offered device -> the line that already has it, comparing real ports (a line set
+    to /dev/ttyACM0 holds /dev/serial/by-id/usb-... too)."""
+    taken = {devices.same_port(e.device): e.name for e in line_list(settings) if e.backend != "sim" and e.device}
+    return {d: taken[devices.same_port(d)] for d in offered if devices.same_port(d) in taken}
 
 
 # -- the line -----------------------------------------------------------------------
@@ -85,7 +99,8 @@ def save_line(web: WebContext, t: Any, values: dict[str, str],
         line.update(backend=values["backend"], rings=rings, transfer=values["transfer"])
         line["device"] = values["device"].strip() or None
 
-    return publish_change(web, change, "line settings", LINE_FIELDS)
+    version, problems = publish_change(web, change, "line settings", LINE_FIELDS)
+    return version, {field: [say(m, t) for m in messages] for field, messages in problems.items()}
 
 
 def _chosen_line(web: WebContext, name: str | None) -> str | None:

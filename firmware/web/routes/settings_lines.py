@@ -25,7 +25,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from firmware.settings import line_list
 from firmware.settings import problems as config_problems
 from firmware.web.configs import FILENAME, text_data, to_text
 from firmware.web.context import N_, WebContext
@@ -33,7 +32,7 @@ from firmware.web.forms import form_values, problems_by_field
 from firmware.web.lines_edit import (LINE_FORM_FIELDS, LastLine, add_line, entry_from_form, line_field_map,
                                      remove_line)
 from firmware.web.problemtext import say
-from firmware.web.routes.settings_line import BACKENDS, TRANSFERS, detected_devices, line_page_with
+from firmware.web.routes.settings_line import BACKENDS, TRANSFERS, detected_devices, devices_in_use, line_page_with
 from firmware.web.settings_forms import publish_change, whole_number
 
 router = APIRouter()
@@ -122,10 +121,11 @@ def _add_page(request: Request, web: WebContext, values: dict[str, str], errors:
               status: int = 200) -> Response:
     t = web.request_state(request).t
     settings = web.settings()
-    used = {e.device.strip(): e.name for e in line_list(settings) if e.backend != "sim" and e.device}
+    found = detected_devices()
+    used = devices_in_use(settings, found["modem"] + found["fxo"])
     nodes = [(node_id, getattr(node, "type", "")) for node_id, node in settings.flow.nodes.items()]
     return web.render(request, "settings_line_add.html", status=status, v=values, errors=errors,
-                      backends=BACKENDS, devices=detected_devices(), used=used, nodes=nodes,
+                      backends=BACKENDS, devices=found, used=used, nodes=nodes,
                       shared_entry=settings.flow.entry, line=settings.line, title=t("Add a line"))
 
 
