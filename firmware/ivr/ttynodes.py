@@ -26,10 +26,9 @@ from firmware.errors import StoreError
 from firmware.ivr import nodes, tty
 from firmware.ivr.context import CallContext
 from firmware.ivr.phrases import phrase
+from firmware.ivr.ttyturn import TURN_WAIT_MS, keys, say
 
 TEXT_LANGUAGE = "en"
-TURN_WAIT_MS = 60_000  # a TTY user reads the text, then types: give a minute
-TYPING_PAUSE_MS = 8_000  # a pause this long ends a typed answer without GA
 MESSAGE_PAUSE_MS = 30_000  # a message is slow to type: a longer pause ends it
 MESSAGE_MAX_MS = 10 * 60_000
 MAX_ATTEMPTS = 3
@@ -48,22 +47,8 @@ def _phrase(key: str, **values: object) -> str:
     return phrase(key, TEXT_LANGUAGE, **values)
 
 
-async def _send(ctx: CallContext, text: str, end: str = "GA") -> None:
-    ctx.log("tty_sent", text=tty.lines(text))
-    await tty.send(ctx.call, text, end)
-
-
-async def _typed_digits(ctx: CallContext, complete: Any = None) -> str:
-    """Digits the caller types in one turn (other characters are ignored)."""
-    text = await tty.read(ctx.call, TURN_WAIT_MS, TYPING_PAUSE_MS,
-                          stop=lambda t: complete is not None and complete(tty.digits_in(t)))
-    digits = tty.digits_in(text)
-    ctx.log("tty_typed", keys=digits if not ctx.call.secret else "x" * len(digits))
-    return digits
-
-
 async def text_goodbye(ctx: CallContext, key: str = "goodbye") -> None:
-    await _send(ctx, _phrase(key), end="SK")
+    await say(ctx, _phrase(key), end="SK")
 
 
 async def run_menu(ctx: CallContext, node_id: str, node: Any) -> str | None:
@@ -79,8 +64,8 @@ async def run_menu(ctx: CallContext, node_id: str, node: Any) -> str | None:
     text = prompt_text(ctx, node.prompt)
     failures = repeats = 0
     while failures < retries:
-        await _send(ctx, text)
-        digits = await _typed_digits(ctx, complete)
+        await say(ctx, text)
+        digits = await keys(ctx, complete)
         choice = next((digits[:n] for n in range(len(digits), 0, -1) if digits[:n] in options), None)
         if choice is not None:
             ctx.log("choice", keys=choice, target=options[choice], tty=True)
@@ -105,12 +90,12 @@ async def run_menu(ctx: CallContext, node_id: str, node: Any) -> str | None:
 
 
 async def run_play(ctx: CallContext, node_id: str, node: Any) -> str | None:
-    await _send(ctx, prompt_text(ctx, node.prompt), end="")
+    await say(ctx, prompt_text(ctx, node.prompt), end="")
     return node.next
 
 
 async def run_hangup(ctx: CallContext, node_id: str, node: Any) -> str | None:
-    await _send(ctx, prompt_text(ctx, node.prompt) or _phrase("goodbye"), end="SK")
+    await say(ctx, prompt_text(ctx, node.prompt) or _phrase("goodbye"), end="SK")
     ctx.outcome = ctx.outcome if ctx.outcome != "hung_up" else "handled_in_menu"
     ctx.end_reason = ctx.end_reason or "goodbye"
     return None
@@ -124,8 +109,8 @@ async def run_language(ctx: CallContext, node_id: str, node: Any) -> str | None:
 async def run_extension(ctx: CallContext, node_id: str, node: Any) -> str | None:
     retries = node.retries or ctx.settings.limits.max_retries
     for attempt in range(1, retries + 1):
-        await _send(ctx, prompt_text(ctx, node.prompt))
-        digits = await _typed_digits(ctx, lambda d: d in node.extensions)
+        await say(ctx, prompt_text(ctx, node.prompt))
+        digits = await keys(ctx, lambda d: d in node.extensions)
         if digits in node.extensions:
             ctx.log("extension", digits=digits, target=node.extensions[digits], tty=True)
             return node.extensions[digits]
@@ -134,19 +119,19 @@ async def run_extension(ctx: CallContext, node_id: str, node: Any) -> str | None
 
 
 async def run_survey(ctx: CallContext, node_id: str, node: Any) -> str | None:
-    await _send(ctx, prompt_text(ctx, node.question))
-    digits = await _typed_digits(ctx, lambda d: len(d) >= 1)
+    await say(ctx, prompt_text(ctx, node.question))
+    digits = await keys(ctx, lambda d: len(d) >= 1)
     if digits[:1] and digits[:1] in node.answers:
         ctx.services.store.surveys.add(node_id, node.question, digits[:1], call_id=ctx.call_id)
         ctx.log("survey", answer=digits[:1], tty=True)
-        await _send(ctx, prompt_text(ctx, node.thanks_prompt) or _phrase("survey_thanks"), end="")
+        await say(ctx, prompt_text(ctx, node.thanks_prompt) or _phrase("survey_thanks"), end="")
     return node.next
 
 
 async def run_screen(ctx: CallContext, node_id: str, node: Any) -> str | None:
     for attempt in range(1, node.attempts + 1):
-        await _send(ctx, prompt_text(ctx, node.prompt))
-        digits = await _typed_digits(ctx, lambda d: len(d) >= 1)
+        await say(ctx, prompt_text(ctx, node.prompt))
+        digits = await keys(ctx, lambda d: len(d) >= 1)
         if digits[:1] == node.key:
             ctx.log("screen_passed", tty=True)
             return node.next
@@ -159,7 +144,7 @@ async def run_forward(ctx: CallContext, node_id: str, node: Any) -> str | None:
     ctx.log("forward_result", person=node.person, result="tty", outcome="tty_caller",
             detail="a TTY call cannot be put through by voice")
     ctx.last_forward_result = "no_answer"
-    await _send(ctx, _phrase("not_reached"), end="")
+    await say(ctx, _phrase("not_reached"), end="")
     return node.fallback
 
 
@@ -169,7 +154,7 @@ async def run_voicemail(ctx: CallContext, node_id: str, node: Any) -> str | None
     if kind == "auto":
         kind = "busy" if ctx.last_forward_result == "busy" else "unavailable"
     greeting = _phrase(f"{kind}_greeting", name=mailbox.name).split(".")[0]
-    await _send(ctx, f"{greeting}. Please type your message. End with SK.")
+    await say(ctx, f"{greeting}. Please type your message. End with SK.")
     ctx.log("recording", mailbox=node.mailbox, tty=True)
     typed = await tty.read(ctx.call, TURN_WAIT_MS, MESSAGE_PAUSE_MS, until=("SK",),
                            max_ms=MESSAGE_MAX_MS)
@@ -185,7 +170,7 @@ async def run_voicemail(ctx: CallContext, node_id: str, node: Any) -> str | None
             caller_name=caller.name if caller else None)
     except StoreError as exc:
         ctx.log("record_refused", reason=str(exc), tty=True)
-        await _send(ctx, _phrase("cannot_record"), end="")
+        await say(ctx, _phrase("cannot_record"), end="")
         return node.next
     ctx.outcome = "voicemail"
     ctx.log("message_saved", mailbox=node.mailbox, message=saved.id, chars=len(text), tty=True)
@@ -193,7 +178,7 @@ async def run_voicemail(ctx: CallContext, node_id: str, node: Any) -> str | None
     if notify is not None:
         tty_message = getattr(notify, "tty_message", None)
         (tty_message or notify.voicemail)(saved.id, node.mailbox)
-    await _send(ctx, _phrase("message_saved"), end="")
+    await say(ctx, _phrase("message_saved"), end="")
     return node.next
 
 

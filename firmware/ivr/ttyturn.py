@@ -8,17 +8,22 @@ API:
     await answer(ctx, *, max_digits=None, secret=False) -> str
                                             what the caller typed, upper case, without
                                             the turn mark; secret: logged as "x"s only
+    await keys(ctx, complete=None) -> str   a choice typed as keys (0-9 * #, the rest
+                                            ignored), ending as soon as complete(keys)
     digits(text) -> str                     the digits 0-9 in an answer
     is_yes(text, key) / is_no(text, key)    Y/YES/N/NO, or the node's menu digit
 
-Why a module of its own: the callback, mailbox and lookup handlers in text
-(ttycallback.py, ttyowner.py, ttylookup.py) all need "ask, then read one typed line",
+Why a module of its own: the flow's nodes in text (ttynodes.py) and the callback,
+mailbox and lookup handlers (ttycallback.py, ttyowner.py, ttylookup.py) all need "ask,
+then read one typed line" or "ask, then read a choice",
 and a caller must be able to end an answer the ways TTY users do: Enter, "GA", or by
 stopping (a pause of TYPING_PAUSE_MS). A number or PIN also ends at its longest length.
 Nothing typed here is ever sent back: a PIN is on the caller's own screen only.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from firmware.ivr import tty
 from firmware.ivr.context import CallContext
@@ -51,15 +56,37 @@ async def answer(ctx: CallContext, *, max_digits: int | None = None,
     def stop(text: str) -> bool:
         return _line_ended(text) or (max_digits is not None and len(digits(text)) >= max_digits)
 
+    text = tty.strip_marks(await _read(ctx, stop, secret)).upper()
+    _log_typed(ctx, text, secret)
+    return text
+
+
+async def keys(ctx: CallContext, complete: Callable[[str], bool] | None = None) -> str:
+    """A choice typed as keys, as a voice caller presses them: ends as soon as
+    `complete(keys)` says the choice is whole, with "GA"/"SK", or a pause (Enter alone
+    does not end it: a menu waits for a whole option)."""
+    def stop(text: str) -> bool:
+        return complete is not None and complete(tty.digits_in(text))
+
+    typed = tty.digits_in(await _read(ctx, stop))
+    _log_typed(ctx, typed)
+    return typed
+
+
+async def _read(ctx: CallContext, stop: Callable[[str], bool], secret: bool = False) -> str:
+    """One turn's raw text; while `secret`, the call logs its keys as "x"s too."""
     call = ctx.call
     saved, call.secret = call.secret, secret or call.secret
     try:
-        typed = await tty.read(call, TURN_WAIT_MS, TYPING_PAUSE_MS, stop=stop)
+        return await tty.read(call, TURN_WAIT_MS, TYPING_PAUSE_MS, stop=stop)
     finally:
         call.secret = saved
-    text = tty.strip_marks(typed).upper()
-    ctx.log("tty_typed", keys="x" * len(text) if secret else text)
-    return text
+
+
+def _log_typed(ctx: CallContext, text: str, secret: bool = False) -> None:
+    """Log a turn's answer; a secret one (or any while the call is secret) as "x"s."""
+    hidden = secret or ctx.call.secret
+    ctx.log("tty_typed", keys="x" * len(text) if hidden else text)
 
 
 def is_yes(text: str, key: str | None = None) -> bool:
