@@ -39,6 +39,7 @@ from typing import Any
 from firmware.cli.lines_run import LineRunner, build_lines
 from firmware.errors import UsageError
 from firmware.settings import LineEntry, Settings, line_list
+from firmware.settings.devices import same_port
 
 log = logging.getLogger("ivrbox")
 
@@ -54,10 +55,11 @@ def line_key(entry: LineEntry) -> tuple[Any, ...]:
 
 
 def _claims(entry: LineEntry) -> set[tuple[str, str]]:
-    """The hardware a line holds while it runs: its device, and an FXO board's pins."""
+    """The hardware a line holds while it runs: its device (the real port: a by-id link
+    and /dev/ttyACM0 are one modem), and an FXO board's pins."""
     claims: set[tuple[str, str]] = {("name", entry.name)}
     if entry.backend != "sim" and entry.device:
-        claims.add(("device", entry.device.strip()))
+        claims.add(("device", same_port(entry.device)))
     if entry.backend == "fxo" and entry.board:
         claims.add(("board", entry.board))
     return claims
@@ -67,6 +69,7 @@ def _claims(entry: LineEntry) -> set[tuple[str, str]]:
 class _Live:
     runner: LineRunner
     entry: LineEntry
+    claims: set[tuple[str, str]]  # resolved at start: a port unplugged later is still held
     task: asyncio.Task[None] | None = None
 
 
@@ -119,13 +122,22 @@ class LineFleet:
             entry = wanted.get(name)
             if entry is None or line_key(entry) != line_key(live.entry):
                 self._retire(name, "removed" if entry is None else "re-plugged")
-        held = set().union(*(_claims(live.entry) for live in self._retiring))
+        held = set().union(*(live.claims for live in self._retiring))
+        answering = {claim: live.runner.name for live in self._active.values()
+                     for claim in live.claims if claim[0] != "name"}
         built: list[tuple[LineEntry, LineRunner]] = []
         for name, entry in wanted.items():
             if name in self._active:
                 continue
-            if _claims(entry) & held:
+            claims = _claims(entry)
+            if claims & held:
                 log.info("line %s: waits for the line that holds its device to end its call", name)
+                continue
+            taken = sorted({answering[c] for c in claims if c in answering})
+            if taken:  # e.g. the device `ivrbox run --device` gave line1: never open it twice
+                reason = f"its device is held by line {', '.join(taken)}"
+                log.error("line %s: not started: %s", name, reason)
+                self.status.set(name, "missing", reason, error=f"line {name}: {reason}")
                 continue
             try:
                 built.append((entry, build_lines(self.box, self.status, settings, [entry],
@@ -139,7 +151,7 @@ class LineFleet:
             self._start(entry, runner)
 
     def _start(self, entry: LineEntry, runner: LineRunner) -> None:
-        live = _Live(runner, entry)
+        live = _Live(runner, entry, _claims(entry))
         self._active[entry.name] = live
         live.task = asyncio.create_task(self._life(live), name=f"line-{entry.name}")
         live.task.add_done_callback(lambda _: self._ended(live))

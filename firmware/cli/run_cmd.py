@@ -109,23 +109,30 @@ def _entries(settings: Any, args: argparse.Namespace) -> tuple[Any, ...]:
     if len(entries) > 1:
         raise UsageError("--line/--device choose the backend of a one-line config; this "
                          f"config lists {len(entries)} lines: set them in its `lines:`")
-    first = entries[0]
-    return (first.model_copy(update={"backend": args.line or first.backend,
-                                     "device": args.device or first.device}),)
+    return (_overridden(entries[0], args),)
 
 
 def _entries_while_running(settings: Any, args: argparse.Namespace) -> tuple[Any, ...]:
     """As `_entries`, but a config grown to several lines on the page is applied (each
-    line with its own backend) instead of refused: the box keeps answering."""
+    line with its own backend) instead of refused: the box keeps answering. The first
+    line keeps what --line/--device gave it: the page turned it into `line1` with the
+    config's backend (sim, say), and without the override the running modem line would
+    be swapped for a simulated one."""
     from firmware.errors import UsageError
-    from firmware.settings import line_list
+    from firmware.settings import DEFAULT_LINE_NAME, line_list
 
     try:
         return _entries(settings, args)
     except UsageError:
-        log.warning("--line/--device no longer apply: the config now lists several lines, "
-                    "each with its own backend")
-        return line_list(settings)
+        log.warning("the config now lists several lines: --line/--device apply to %s only",
+                    DEFAULT_LINE_NAME)
+        return tuple(_overridden(e, args) if e.name == DEFAULT_LINE_NAME else e
+                     for e in line_list(settings))
+
+
+def _overridden(entry: Any, args: argparse.Namespace) -> Any:
+    return entry.model_copy(update={"backend": args.line or entry.backend,
+                                    "device": args.device or entry.device})
 
 
 async def _serve(args: argparse.Namespace) -> None:
