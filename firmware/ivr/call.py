@@ -21,9 +21,9 @@ timeout a count of samples, so calls run faster than real time on the simulated 
 Keys are heard from audio by our own detector. Digits a half-duplex modem reports
 while it plays (`HardwareDtmf`) are merged in, dropping any that our detector already
 heard within `DUPLICATE_WINDOW_MS`; two keys from the same source are always two
-keys (a fast "11" is 40 ms on, 40 ms off). Silence while recording is judged against the
-line's own noise floor (`activity.QuietDetector`). A caller who hangs up on an exchange that does
-not drop loop current is recognised by the reorder, busy or dial tone that follows, heard
+keys (a fast "11" is 40 ms on, 40 ms off). Where a recorded message ends (silence judged
+against the line's own noise floor, the pause before a hang-up) is `activity.MessageEnd`'s
+call. A caller who hangs up on an exchange that does not drop loop current is recognised by the reorder, busy or dial tone that follows, heard
 by our detector or reported by the line (`Tone`, a modem's DLE b/d codes).
 """
 
@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 from firmware.dsp.callprogress import CallProgressDetector
 from firmware.dsp.dtmf import DtmfDetector, KeyDown
-from firmware.ivr.activity import QuietDetector
+from firmware.ivr.activity import MessageEnd
 from firmware.ivr.tty import TtyHeard, TtyWatch
 from firmware.line.base import (
     FRAME_SAMPLES,
@@ -60,7 +60,6 @@ DIAL_DIGIT_MS = 200  # upper bound of one dialled digit (tone + gap) on any back
 DIAL_PAUSE_MS = 1000  # a ',' in a dial string
 DIAL_ECHO_MS = 60  # echo of our own DTMF may arrive this much after the last tone
 HANGUP_TONES = frozenset({"reorder", "busy", "dial"})
-TRAILING_SILENCE_KEPT_MS = 300  # keep a little of the pause a message ends with
 KEY_TRIM_MARGIN_MS = 40  # cut a terminating '#' this much before its detected onset
 SECRET_DIGIT = "x"  # what the call log shows for a key of a PIN
 
@@ -357,11 +356,7 @@ class Call:
         self.clear_keys()
         start = self.now
         limit = start + ms_to_samples(max_ms)
-        silence_limit = ms_to_samples(silence_ms) if silence_ms else None
-        keep_pause = ms_to_samples(TRAILING_SILENCE_KEPT_MS)
-        quiet = QuietDetector()
-        quiet_since: int | None = None  # start of the quiet run the audio now ends with
-        pauses: deque[tuple[int, int]] = deque(maxlen=32)  # earlier quiet runs (start, end)
+        message = MessageEnd(silence_ms)
         ended_by = "max_length"
         cut_at: int | None = None
         hung_up: CallEnded | None = None
@@ -369,33 +364,19 @@ class Call:
             while self.now < limit:
                 frame = await self.step()
                 sink(frame)
-                if self._keys:
-                    key = self._pop_key()
-                    if key is not None and key.digit in end_keys:
-                        ended_by = "key"
-                        cut_at = key.at - ms_to_samples(KEY_TRIM_MARGIN_MS)
-                        break
-                if quiet.quiet(frame):
-                    if quiet_since is None:
-                        quiet_since = self.now - FRAME_SAMPLES
-                    if silence_limit is not None and self.now - quiet_since >= silence_limit:
-                        ended_by = "silence"
-                        cut_at = quiet_since + keep_pause
-                        break
-                elif quiet_since is not None:
-                    pauses.append((quiet_since, self.now - FRAME_SAMPLES))
-                    quiet_since = None
+                key = self._pop_key()
+                if key is not None and key.digit in end_keys:
+                    ended_by = "key"
+                    cut_at = key.at - ms_to_samples(KEY_TRIM_MARGIN_MS)
+                    break
+                cut_at = message.feed(frame, self.now)
+                if cut_at is not None:
+                    ended_by = "silence"
+                    break
         except CallerHungUp as exc:
             hung_up = exc
             ended_by = "hangup"
-            cut_at = exc.tone_start if exc.tone_start is not None else self.now
-            # the pause between the last word and the tone (or the drop) is not message
-            pause_start = quiet_since if exc.tone_start is None else None
-            for begin, end in pauses:  # a tone's own gaps come later; find the pause before it
-                if begin < cut_at <= end + 2 * FRAME_SAMPLES:
-                    pause_start = begin
-            if pause_start is not None and pause_start + keep_pause < cut_at:
-                cut_at = pause_start + keep_pause
+            cut_at = message.before_hangup(exc.tone_start, self.now)  # not the pause before
         except CallEnded as exc:  # time limit, office pick-up, line lost: keep what was said
             hung_up = exc
             ended_by = "max_call_length" if isinstance(exc, CallTooLong) else exc.cause
