@@ -116,8 +116,11 @@ class ConfigSource:
 
 
 def pinmap_dirs() -> tuple[Path, ...]:
-    """hw/pinmaps in the source tree (development) and beside the venv (release)."""
-    return (REPO_DIR / "hw" / "pinmaps", Path(sys.prefix).parent / "hw" / "pinmaps")
+    """hw/pinmaps in the source tree (development) and beside the venv (release): one list,
+    kept where the config check needs it to tell a known board name."""
+    from firmware.settings.devices import PINMAP_DIRS
+
+    return PINMAP_DIRS
 
 
 def open_line(kind: str, device: str | None = None, settings: Settings | None = None,

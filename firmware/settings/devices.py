@@ -29,7 +29,7 @@ ALSA_HW = re.compile(r"^(plug)?hw:(\d+|CARD=[A-Za-z0-9_]+)(,(\d+|DEV=\d+))?$")
 CARD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.()-]{0,63}$")
 BOARD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
-# Where pin maps are looked up (the same places as `firmware.appliance.pinmap_dirs`):
+# Where pin maps are looked up (`firmware.appliance.pinmap_dirs` returns these):
 # hw/pinmaps in the source tree (development) and beside the venv (a release).
 PINMAP_DIRS = (Path(__file__).resolve().parents[2] / "hw" / "pinmaps",
                Path(sys.prefix).parent / "hw" / "pinmaps")
