@@ -1,6 +1,6 @@
 """Call engine throughput, memory and barge-in latency on the fast simulated line.
 
-Run: .venv/bin/python bench/engine_bench.py [--calls 1000] [--barge 200]
+Run: .venv/bin/python bench/engine_bench.py [--calls 1000] [--barge 200] [--trace 50]
 
 A typical call on the shipped default config, placed back to back on one engine and one
 SimLine (as a running box takes them): caller ID, two rings, the language prompt (no
@@ -9,9 +9,16 @@ goodbye. Everything a real call does happens: DTMF and call-progress detection o
 frame, the call log in SQLite, the crash-safe WAV, the outbox job.
 Prints:
   - calls per second and line-time speed-up (call audio seconds per wall second);
-  - engine process RSS after 100 and after all calls (growth = leak; the SimLine's own
-    history of callers, `exchange.calls`, is cleared after each call: it keeps every
-    caller's heard audio by design, for tests);
+  - engine memory at call 100, 500, every 1000 and the last: RSS (and after malloc_trim),
+    glibc's heap in use and SQLite's own allocations (its page cache fills up to
+    `cache_size` as the database grows, then stays); the SimLine's own history of
+    callers, `exchange.calls`, is cleared after each call (it keeps every caller's heard
+    audio by design, for tests);
+  - Python-heap growth per call: `--trace` more calls with tracemalloc on (off during the
+    timed calls: it costs ~2x CPU), what they allocate and keep, per call, in each half
+    (a leak keeps its rate; what tracing's start makes look like growth fades);
+  - a verdict line: growth per call of the Python heap (second half) and of RSS past call 500 less
+    SQLite's page cache, against LEAK_BYTES_PER_CALL;
   - barge-in latency: for `--barge` calls, a key pressed at a different moment of the
     main menu; how long the caller kept hearing the prompt after the key's onset
     (median, p95, max ms), measured on the audio the caller heard.
@@ -23,11 +30,13 @@ import argparse
 import asyncio
 import ctypes
 import datetime as dt
+import gc
 import resource
 import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +56,8 @@ TAIPEI = dt.timezone(dt.timedelta(hours=8))
 OPEN_MS = int(dt.datetime(2026, 11, 24, 10, 0, tzinfo=TAIPEI).timestamp() * 1000)
 MESSAGE_S = 10.0
 BEEP_MS = 400.0
+LEAK_BYTES_PER_CALL = 1024  # more than this per call, for ever, is a leak (1 GB in 1M calls)
+TRACE_SETTLE_CALLS = 10  # traced calls before the first tracemalloc reading
 
 
 def rss_mb(trim: bool = True) -> float:
@@ -61,6 +72,40 @@ def rss_mb(trim: bool = True) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+
+def heap_in_use_mb() -> float | None:
+    """glibc's allocated bytes (mallinfo2), which RSS cannot tell from freed-but-kept."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+    except (OSError, AttributeError):
+        return None
+    return (info.uordblks + info.hblkhd) / 1e6
+
+
+def sqlite_memory_mb() -> float | None:
+    """SQLite's own allocations (page caches of every connection, schema, statements)."""
+    try:
+        lib = ctypes.CDLL("libsqlite3.so.0")
+        lib.sqlite3_memory_used.restype = ctypes.c_int64
+        return lib.sqlite3_memory_used() / 1e6
+    except (OSError, AttributeError):  # Python linked SQLite statically: not visible
+        return None
+
+
+def _mb(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} MB"
+
+
+def checkpoints(calls: int) -> list[int]:
+    return sorted({n for n in (100, 500, *range(1000, calls + 1, 1000), calls) if n <= calls})
 
 
 def message_audio() -> np.ndarray:
@@ -82,7 +127,7 @@ def support_greeting_ms(box: Box) -> float:
     return samples_to_ms(len(box.prompts.render(text, lang)))
 
 
-def throughput(box: Box, calls: int) -> None:
+def throughput(box: Box, calls: int, trace: int) -> None:
     message = message_audio()
     settings = box.config.current()
     greeting_ms = support_greeting_ms(box)
@@ -91,22 +136,42 @@ def throughput(box: Box, calls: int) -> None:
         line = SimLine(country=settings.business.country)
         await line.open()
         engine = box.engine(line, ring_gap_s=30.0)
-        # warm-up: renders and caches every prompt of the path
-        line.incoming(typical_caller(message, 0, greeting_ms))
-        await engine.handle_call()
-        start_clock, t0, cpu0 = line.clock, time.perf_counter(), time.process_time()
-        rss_100 = raw_100 = None
-        for n in range(1, calls + 1):
+
+        async def one_call(n: int) -> None:
             line.incoming(typical_caller(message, n, greeting_ms))
             summary = await engine.handle_call()
             assert summary is not None and summary.outcome == "voicemail", summary
             line.exchange.calls.clear()  # the simulated exchange's history, not the engine's
-            if n == 100:
-                raw_100 = rss_mb(trim=False)
-                rss_100 = rss_mb()
+
+        await one_call(0)  # warm-up: renders and caches every prompt of the path
+        marks = checkpoints(calls)
+        memory: dict[int, tuple[float, float, float | None, float | None]] = {}
+        start_clock, t0, cpu0 = line.clock, time.perf_counter(), time.process_time()
+        for n in range(1, calls + 1):
+            await one_call(n)
+            if n in marks:
+                memory[n] = (rss_mb(trim=False), rss_mb(), heap_in_use_mb(), sqlite_memory_mb())
         wall = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
         line_s = samples_to_ms(line.clock - start_clock) / 1000
+        traced: list[float] = []  # bytes kept per call, in each half of the traced calls
+        if trace > 1:
+            # Blocks allocated before tracing starts are not counted when freed, so what
+            # the first calls replace (caches, freelists) looks like growth: settle first,
+            # then compare two halves; a leak keeps the same rate in both.
+            tracemalloc.start(1)
+            n = calls
+            for n in range(n + 1, n + 1 + TRACE_SETTLE_CALLS):
+                await one_call(n)
+            half = trace // 2
+            for _ in range(2):
+                gc.collect()
+                first = tracemalloc.get_traced_memory()[0]
+                for n in range(n + 1, n + 1 + half):
+                    await one_call(n)
+                gc.collect()
+                traced.append((tracemalloc.get_traced_memory()[0] - first) / half)
+            tracemalloc.stop()
         await line.close()
         print(f"calls: {calls} typical calls (menu, choice, {MESSAGE_S:.0f} s voicemail) "
               f"in {wall:.1f} s wall")
@@ -114,13 +179,42 @@ def throughput(box: Box, calls: int) -> None:
               f"{line_s / wall:.0f}x real time")
         print(f"  CPU {1000 * cpu / calls:.0f} ms per call ({calls / cpu:.1f} calls per CPU second;"
               f" the rest of the wall time is fsync of the crash-safe WAV and sharing the CPU)")
-        if rss_100 is not None:
-            raw_end, end = rss_mb(trim=False), rss_mb()
-            print(f"  engine RSS after 100 calls: {raw_100:.1f} MB; after {calls}: {raw_end:.1f} MB "
-                  f"(growth {raw_end - raw_100:+.1f} MB); after malloc_trim: {rss_100:.1f} -> "
-                  f"{end:.1f} MB ({end - rss_100:+.1f} MB)")
+        cache_kib = -int(box.store.db.query_one("PRAGMA cache_size")[0])  # type: ignore[index]
+        print(f"  engine memory (SQLite page cache capped at {cache_kib} KiB a connection):")
+        for n, (raw, trimmed, heap, lite) in memory.items():
+            print(f"    after {n:5d} calls: RSS {raw:.1f} MB, after malloc_trim {trimmed:.1f} MB; "
+                  f"heap in use {_mb(heap)}; SQLite {_mb(lite)}")
+        verdict(memory, traced, trace)
 
     asyncio.run(scenario())
+
+
+def verdict(memory: dict[int, tuple[float, float, float | None, float | None]],
+            traced: list[float], traced_calls: int) -> None:
+    """One line a reader can act on: is anything growing per call, for ever?"""
+    growth = []
+    if traced:
+        print(f"  Python heap (tracemalloc, {traced_calls} more calls after {TRACE_SETTLE_CALLS}): "
+              f"{traced[0]:+.0f} bytes kept per call in the first half, {traced[1]:+.0f} in the second")
+        growth.append(("Python heap", traced[1]))
+    marks = sorted(memory)
+    if len(marks) >= 2 and marks[-1] > 500 and 500 in memory:
+        span = marks[-1] - 500
+        rss = (memory[marks[-1]][1] - memory[500][1]) * 1e6
+        lite_end, lite_500 = memory[marks[-1]][3], memory[500][3]
+        lite = (lite_end - lite_500) * 1e6 if lite_end is not None and lite_500 is not None else 0.0
+        print(f"  calls 500->{marks[-1]}: RSS (trimmed) {rss / span:+.0f} bytes per call, of "
+              f"which SQLite's page cache {lite / span:+.0f} (bounded by cache_size)")
+        growth.append(("RSS less SQLite cache", (rss - lite) / span))
+    leaking = [f"{name} {value:+.0f} B/call" for name, value in growth
+               if value > LEAK_BYTES_PER_CALL]
+    if not growth:
+        print("  verdict: not measured (run --calls 1000 or more, --trace 50)")
+    elif leaking:
+        print(f"  verdict: LEAK: {', '.join(leaking)} (limit {LEAK_BYTES_PER_CALL} B/call)")
+    else:
+        print(f"  verdict: no growth per call beyond {LEAK_BYTES_PER_CALL} B "
+              f"({', '.join(f'{name} {value:+.0f} B/call' for name, value in growth)})")
 
 
 def barge_in(box: Box, count: int) -> None:
@@ -160,6 +254,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--barge", type=int, default=200)
+    parser.add_argument("--trace", type=int, default=50,
+                        help="calls traced by tracemalloc after the timed ones (0: none)")
     args = parser.parse_args()
     load(DEFAULT_CONFIG)
     with tempfile.TemporaryDirectory(prefix="ivrbox-bench-") as tmp:
@@ -168,7 +264,7 @@ def main() -> int:
                   now_ms=lambda: OPEN_MS)
         box.store.db.now_ms = lambda: OPEN_MS
         try:
-            throughput(box, args.calls)
+            throughput(box, args.calls, args.trace)
             if args.barge > 0:
                 barge_in(box, args.barge)
         finally:
