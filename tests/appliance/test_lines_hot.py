@@ -13,7 +13,6 @@ re-plugged (new transfer on a sim line) is replaced only after its call ends.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +20,11 @@ from firmware.cli.lines_fleet import LineFleet
 from firmware.line.sim import SimCaller
 from firmware.web.configs import ConfigPublisher
 from firmware.web.lines_edit import add_line, remove_line
-from tests.appliance.test_two_lines import (CALL_TIMEOUT_S, IN_MENU, LINES, TO_SUPPORT, WatchedBoard,
-                                            _box, _message_wav)
+from tests.appliance.test_two_lines import (FOLLOW_S, IN_MENU, LINES, TO_SUPPORT, WatchedBoard, _box,
+                                            _fleet, _message_wav, _until)
 from tests.ivr.conftest import SpyPrompts, session_prompts
 
 __all__ = ["session_prompts"]
-
-FOLLOW_S = 0.01  # the fleet looks at the config file this often in the tests
-
-
-async def _until(done: Callable[[], Any]) -> None:
-    """Wall-clock guard for things outside any call (a task starting, a line released)."""
-    async with asyncio.timeout(CALL_TIMEOUT_S):
-        while not done():
-            await asyncio.sleep(0.005)
-
-
-def _fleet(box: Any, board: WatchedBoard) -> LineFleet:
-    return LineFleet(box, board, realtime_sim=False, engine_options={"ring_gap_s": 30.0})
-
 
 def _answering(fleet: LineFleet, name: str) -> bool:
     runner = fleet.runner(name)
