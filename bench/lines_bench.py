@@ -3,8 +3,8 @@
 Run: .venv/bin/python bench/lines_bench.py [--lines 1 2 4] [--message-s 10]
 
 For each count N: one Box with N simulated lines in the config's `lines:`, started as
-`ivrbox run` starts them (build_lines + run_lines, SimLine(realtime=True): each line's
-audio is paced to the wall clock as a modem's would be). Every line gets a caller at
+`ivrbox run` starts them (LineFleet following the config file, SimLine(realtime=True):
+each line's audio is paced to the wall clock as a modem's would be). Every line gets a caller at
 the same moment, on the shipped default config: the language prompt (no key), the
 main menu, "3" for support, its greeting, a message of --message-s seconds ended by "#",
 the goodbye. DTMF and call-progress detection run on every frame of every line; the
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.engine_bench import OPEN_MS, rss_mb, support_greeting_ms  # noqa: E402
 from firmware.appliance import DEFAULT_CONFIG, Box, ConfigSource, StatusBoard  # noqa: E402
-from firmware.cli.lines_run import build_lines, run_lines  # noqa: E402
+from firmware.cli.lines_fleet import LineFleet  # noqa: E402
 from firmware.dsp.callerid import CallerIdInfo  # noqa: E402
 from firmware.dsp.tones import sine_mix  # noqa: E402
 from firmware.line.base import samples_to_ms  # noqa: E402
@@ -51,6 +51,29 @@ def caller(n: int, greeting_ms: float, message_s: float) -> SimCaller:
     script = [Wait(4000), Press("3"), Wait(greeting_ms + BEEP_MS + 300),
               Speak(message, "message"), Press("#"), Wait(8000)]
     return SimCaller(script, caller_id=CallerIdInfo(number=f"0912{n:06d}"))
+
+
+class EndsBoard(StatusBoard):
+    """The real status file, plus when each line's call ended (wall, line clock)."""
+
+    def __init__(self, root: Path, count: int):
+        super().__init__(root)
+        self.count = count
+        self.lines: dict[str, SimLine] = {}  # filled once the fleet built them
+        self.ended: dict[str, tuple[float, int]] = {}
+        self.done = asyncio.Event()
+
+    def event_sink(self, line: str):  # type: ignore[no-untyped-def]
+        sink = super().event_sink(line)
+
+        def on_event(kind: str, detail: dict) -> None:  # type: ignore[type-arg]
+            sink(kind, detail)
+            if kind == "call_end":
+                self.ended[line] = (time.perf_counter(), self.lines[line].clock)
+                if len(self.ended) == self.count:
+                    self.done.set()
+
+        return on_event
 
 
 def make_box(tmp: Path, lines: int) -> Box:
@@ -80,44 +103,34 @@ async def warm_up(box: Box, greeting_ms: float, message_s: float) -> None:
 async def scenario(box: Box, count: int, message_s: float) -> dict[str, float]:
     greeting_ms = support_greeting_ms(box)
     await warm_up(box, greeting_ms, message_s)
-    status = StatusBoard(box.store.data.root)
-    runners = build_lines(box, status, box.config.current(), realtime_sim=True)
-    for r in runners:
-        r.engine._ring_gap_s = 30.0
-    ended: dict[str, tuple[float, int]] = {}  # line -> (wall, line clock) at its call's end
-    done = asyncio.Event()
-    for r in runners:
-        sink = r.engine._on_event
-
-        def on_event(kind: str, detail: dict, sink=sink, r=r) -> None:  # type: ignore[no-untyped-def]
-            sink(kind, detail)
-            if kind == "call_end":
-                ended[r.name] = (time.perf_counter(), r.line.clock)
-                if len(ended) == count:
-                    done.set()
-
-        r.engine._on_event = on_event
-    task = asyncio.create_task(run_lines(runners))
-    await asyncio.sleep(0.2)  # lines open
+    status = EndsBoard(box.store.data.root, count)
+    fleet = LineFleet(box, status, realtime_sim=True, engine_options={"ring_gap_s": 30.0})
+    task = asyncio.create_task(fleet.run())
+    names = [f"line{i + 1}" for i in range(count)]
+    async with asyncio.timeout(GUARD_S):
+        while not all((r := fleet.runner(n)) is not None and r.opened for n in names):
+            await asyncio.sleep(0.05)  # the fleet starts the lines; each opens its own
+    runners = [fleet.runner(n) for n in names]
+    status.lines = {r.name: r.line for r in runners}  # type: ignore[union-attr]
     rss_start = rss_mb()
     peak = rss_mb(trim=False)
-    clocks = [r.line.clock for r in runners]
+    clocks = [r.line.clock for r in runners]  # type: ignore[union-attr]
     t0, cpu0 = time.perf_counter(), time.process_time()
     for i, r in enumerate(runners):
-        r.line.incoming(caller(i + 1, greeting_ms, message_s))
+        r.line.incoming(caller(i + 1, greeting_ms, message_s))  # type: ignore[union-attr]
     async with asyncio.timeout(GUARD_S):
-        while not done.is_set():
+        while not status.done.is_set():
             try:
-                await asyncio.wait_for(done.wait(), RSS_SAMPLE_S)
+                await asyncio.wait_for(status.done.wait(), RSS_SAMPLE_S)
             except TimeoutError:
                 pass
             peak = max(peak, rss_mb(trim=False))
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
+    ended = status.ended
     # behind real time: wall time the call took minus the line time it carried
-    lags = [(ended[r.name][0] - t0) - samples_to_ms(ended[r.name][1] - c) / 1000
-            for r, c in zip(runners, clocks)]
-    line_s = [samples_to_ms(ended[r.name][1] - c) / 1000 for r, c in zip(runners, clocks)]
+    lags = [(ended[n][0] - t0) - samples_to_ms(ended[n][1] - c) / 1000 for n, c in zip(names, clocks)]
+    line_s = [samples_to_ms(ended[n][1] - c) / 1000 for n, c in zip(names, clocks)]
     task.cancel()
     try:
         await task
