@@ -1,4 +1,5 @@
-"""Every configured line answered at once: one Engine per line on one event loop.
+"""One line answering calls: its Line, its Engine, its retries (LineFleet runs one per
+configured line, each in its own task on one event loop).
 
 API:
     LineRunner(name, line, engine, status)      one line, its engine, its dashboard entry
@@ -11,8 +12,6 @@ API:
                 engine_options=None) -> [LineRunner]
                                 a Line (from `open_line`) and an Engine per entry of
                                 `line_list(settings)` (or `entries`), not yet opened
-    await run_lines(runners)    each runner in its own task until cancelled; then every
-                                line is released (on-hook, GPIO given back)
     all_idle(runners) -> bool   no line is ringing or in a call (a restore may swap data)
 
 The lines share the Box (store, mailboxes, outbox, one call log whose `line` column is
@@ -130,27 +129,6 @@ def _with_board(view: Settings, entry: LineEntry) -> Settings:
     if entry.board and entry.board != view.line.board:
         return view.model_copy(update={"line": view.line.model_copy(update={"board": entry.board})})
     return view
-
-
-async def run_lines(runners: list[LineRunner]) -> None:
-    """Answer on every line until cancelled; then release each line, whatever happened."""
-    from firmware.appliance import release_line
-
-    tasks = [asyncio.create_task(r.run(), name=f"line-{r.name}") for r in runners]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        for runner in runners:
-            try:
-                await release_line(runner.line)
-            except Exception:  # one line that will not close must not keep others off-hook
-                log.exception("line %s: closing failed", runner.name)
-            runner.status.set(runner.name, "stopped")
 
 
 def all_idle(runners: Iterable[LineRunner]) -> bool:

@@ -5,8 +5,8 @@
     ivrbox engine ...      the same without the page (systemd runs the two apart, so a
                            crash of the page never touches a call)
     Every line of the config (`lines:`, or the one `line:`) is answered at once, one
-    engine per line on one event loop (firmware.cli.lines_run); a published config that
-    adds or removes a line starts or stops it between calls (firmware.cli.lines_fleet);
+    engine per line on one event loop (firmware.cli.lines_fleet); a published config that
+    adds or removes a line starts or stops it between calls;
     --line/--device override the backend of a one-line config only.
     ivrbox migrate --data DIR     bring the database schema up to date (updates)
 
