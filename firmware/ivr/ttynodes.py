@@ -54,11 +54,21 @@ async def text_goodbye(ctx: CallContext, key: str = "goodbye") -> None:
 async def run_menu(ctx: CallContext, node_id: str, node: Any) -> str | None:
     """As the spoken menu (nodes.run_menu) counts: a wrong or missing choice uses an
     attempt; the back key in the call's first menu sends the menu again without using
-    one (up to nodes.MAX_REPEATS times, then it is a wrong choice like any other)."""
+    one (up to nodes.MAX_REPEATS times, then it is a wrong choice like any other). The
+    operator key reaches the operator (whose forward, in text, goes on to its mailbox),
+    the more-time key sends "take your time" and waits again without using an attempt:
+    a TTY caller is never stuck in a menu either. ("*", the repeat key, has no key on
+    a TTY: the menu is sent again after every wrong or missing choice.)"""
     options = dict(node.options)
     retries = node.retries or ctx.settings.limits.max_retries
+    operator = node.operator or ctx.settings.flow.operator
+    # a menu key counts only where no option uses it (as for a voice caller)
+    operator_key = node.operator_key if operator and node.operator_key not in options else None
+    more_time_key = node.more_time_key if node.more_time_key not in options else None
 
     def complete(digits: str) -> bool:
+        if digits in (operator_key, more_time_key):
+            return True
         return digits in options and not any(o != digits and o.startswith(digits) for o in options)
 
     text = prompt_text(ctx, node.prompt)
@@ -70,6 +80,14 @@ async def run_menu(ctx: CallContext, node_id: str, node: Any) -> str | None:
         if choice is not None:
             ctx.log("choice", keys=choice, target=options[choice], tty=True)
             return options[choice]
+        if digits and digits == operator_key:
+            ctx.log("operator", tty=True)
+            return operator
+        if digits and digits == more_time_key and repeats < nodes.MAX_REPEATS:
+            repeats += 1
+            ctx.log("more_time", tty=True)
+            text = _phrase("more_time")
+            continue
         if digits and digits == node.back_key:
             back = ctx.previous_menu()
             if back is not None:

@@ -250,3 +250,28 @@ def test_a_forward_in_text_goes_to_its_fallback_without_dialling(make_phone) -> 
     assert phone.first("forward_result")["outcome"] == "tty_caller"
     assert "busy_vm" in summary.path
     assert "TYPE YOUR MESSAGE" in box_text(caller)
+
+
+def test_a_tty_caller_reaches_the_operator_with_0_as_a_voice_caller_does(make_phone) -> None:
+    phone = make_phone()
+    script = [Silence(1000), typing("GA"), Silence(10_000), typing("0"), Silence(30_000),
+              *parse_script("hangup")]
+    summary, caller = phone.call(script, number=KNOWN)
+    operator = phone.first("operator")
+    assert operator["tty"] is True and operator["node"] == "main"
+    # the operator is a forward: in text it goes to its fallback without dialling
+    assert phone.dialled == []
+    assert summary.path[1:4] == ("main", "operator", "general_vm")
+    assert "TYPE YOUR MESSAGE" in box_text(caller)
+
+
+def test_more_time_in_a_tty_menu_waits_again_without_using_an_attempt(make_phone) -> None:
+    phone = make_phone({"flow": {"nodes": {"main": {"retries": 1}}}})
+    script = [Silence(1000), typing("GA"), Silence(10_000), typing("#"), Silence(40_000),
+              typing("3"), Silence(20_000), *parse_script("hangup")]
+    summary, caller = phone.call(script, number=KNOWN)
+    assert phone.first("more_time")["tty"] is True
+    # with one attempt: "#" (not an option) used none, and the turn began again
+    assert phone.of("timeout") == [] and phone.of("invalid") == []
+    assert summary.path[1:3] == ("main", "support_vm")
+    assert "TAKE YOUR TIME. GA" in box_text(caller)
