@@ -30,6 +30,7 @@ from firmware.store.lockouts import LockoutState, PinLockouts
 from firmware.store.lookups import LookupEntry, LookupTables
 from firmware.store.messages import Message, Messages
 from firmware.store.reports import Reports
+from firmware.store.swap import recover, swap_lock
 from firmware.store.usage import FeatureUsage
 from firmware.store.webauth import LoginThrottle, WebAuth, WebSession, WebUser
 from firmware.store.records import (
@@ -50,6 +51,8 @@ class Store:
         self._open(clock_ms)
 
     def _open(self, clock_ms: Callable[[], int] | None) -> None:
+        with swap_lock(self.data.root):  # a restore cut by a power loss: finish or undo it
+            recover(self.data.root)
         self.data.ensure()
         self.db = Database(self.data.db_path, clock_ms=clock_ms)
         self._identity = self._file_identity()

@@ -22,15 +22,14 @@ sane (no zip bombs, room on the disk), the database passes SQLite's integrity ch
 and is a schema this ivrbox knows, every message's WAV is in the zip, and the config
 parses (`validate_config(text)`, passed in so this layer does not import settings).
 Then it extracts to a staging dir inside the data dir and renames the new pieces in,
-moving the old ones aside; if a rename fails, what was moved is put back. The caller
-must have closed every Database on the data dir (stop the engine).
+moving the old ones aside (swap.py: journaled, so a power cut mid-swap is finished or
+undone when the data dir is next opened; a failed rename puts the old data back). The
+caller must have closed every Database on the data dir (stop the engine).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
 import sqlite3
 import stat
@@ -43,8 +42,9 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from firmware.errors import StoreError, UploadRejected
-from firmware.store.files import DB_NAME, atomic_writer, free_bytes, fsync_dir, safe_name
+from firmware.store.files import DB_NAME, atomic_writer, free_bytes, safe_name
 from firmware.store.schema import SCHEMA_VERSION
+from firmware.store.swap import JOURNAL, make_work_dirs, recover, swap_in, swap_lock
 
 MANIFEST = "ivrbox-backup.json"
 BACKUP_FORMAT = 1
@@ -240,40 +240,21 @@ def restore_backup(zip_path: Path | str, data_root: Path | str, *,
                    validate_config: Callable[[str], None] | None = None) -> BackupInfo:
     root = Path(data_root)
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".restore-new-", dir=root))
-    trash = Path(tempfile.mkdtemp(prefix=".restore-old-", dir=root))
-    moved: list[tuple[Path, Path]] = []  # (original place, where it went)
-    placed: list[Path] = []
-    keep_trash = False  # the old data could not all be put back: never delete it then
-    try:
-        with _open(zip_path) as zf:
-            info = _inspect(zf, staging, validate_config, free_bytes(root))
-            for member in zf.infolist():
-                if member.filename != MANIFEST and not member.is_dir():
-                    zf.extract(member, staging)
-        for dir_name in DIRS:
-            (staging / dir_name).mkdir(exist_ok=True)
-        items = [*DIRS, DB_NAME]
-        for name in [*items, f"{DB_NAME}-wal", f"{DB_NAME}-shm"]:
-            if (root / name).exists():
-                os.rename(root / name, trash / name)
-                moved.append((root / name, trash / name))
-        for name in items:
-            os.rename(staging / name, root / name)
-            placed.append(root / name)
-        fsync_dir(root)
-    except BaseException:
-        for path in placed:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
-        for original, aside in reversed(moved):
-            try:
-                os.rename(aside, original)
-            except OSError:
-                keep_trash = True
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not keep_trash:
-            shutil.rmtree(trash, ignore_errors=True)
+    with swap_lock(root):
+        recover(root)  # an earlier restore cut short: repaired before anything else
+        staging, trash = make_work_dirs(root)
+        try:
+            with _open(zip_path) as zf:
+                info = _inspect(zf, staging, validate_config, free_bytes(root))
+                for member in zf.infolist():
+                    if member.filename != MANIFEST and not member.is_dir():
+                        zf.extract(member, staging)
+            for dir_name in DIRS:
+                (staging / dir_name).mkdir(exist_ok=True)
+            swap_in(root, staging, trash, [*DIRS, DB_NAME],
+                    extra_old=[f"{DB_NAME}-wal", f"{DB_NAME}-shm"])
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            if not (root / JOURNAL).exists():  # else the old data is still in the trash
+                shutil.rmtree(trash, ignore_errors=True)
     return info
