@@ -42,6 +42,9 @@ RESTORE_PENDING_GLOB = "restore-pending-*.zip"
 CLAIMED_PREFIX = "restore-claimed-"
 RESTORE_WAIT_S = 120.0
 RESTORE_POLL_S = 0.25
+# a restorer withdraws its file after RESTORE_WAIT_S; one older than this was left by a
+# restorer that was killed: nobody waits for it, so it is dropped, never applied later
+STALE_PENDING_S = 2 * RESTORE_WAIT_S
 
 
 class HandOverTimeout(UploadRejected):
@@ -103,6 +106,27 @@ def _withdraw(pending: Path) -> bool:
         return False
 
 
+def _drop_leftovers(root: Path, now_s: float | None = None) -> None:
+    """A claimed backup is ours alone and is deleted when its swap ends: one found here
+    was left by an engine that died mid-restore (the data itself was repaired when the
+    store opened; its restorer has long reported no verdict). Pending files and parts
+    nobody waits for any more would otherwise be applied by surprise, or fill the disk."""
+    import time
+
+    now_s = time.time() if now_s is None else now_s
+    for claimed in root.glob(f"{CLAIMED_PREFIX}*.zip"):
+        log.warning("dropping %s, left by a restore that was cut short", claimed.name)
+        claimed.unlink(missing_ok=True)
+    for stale in [*root.glob(RESTORE_PENDING_GLOB), *root.glob(".restore-pending-*.part")]:
+        try:
+            old = now_s - stale.stat().st_mtime > STALE_PENDING_S
+        except FileNotFoundError:
+            continue
+        if old:
+            log.warning("dropping %s: its restorer is gone", stale.name)
+            stale.unlink(missing_ok=True)
+
+
 def restore_via_engine(box: Box, status: StatusBoard, zip_path: Path) -> BackupInfo:
     """The page's restore while the engine runs in another process: the page closes its
     connection for the swap and reopens on the new database. Blocking: run it in a
@@ -122,6 +146,7 @@ def apply_pending_restore(box: Box, status: StatusBoard) -> bool:
     from firmware.store.backup import restore_backup
 
     root = box.store.data.root
+    _drop_leftovers(root)
     for pending in sorted(root.glob(RESTORE_PENDING_GLOB)):
         token = pending.stem.rsplit("-", 1)[-1]
         claimed = root / f"{CLAIMED_PREFIX}{token}.zip"

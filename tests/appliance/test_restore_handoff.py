@@ -73,3 +73,37 @@ def apply_loop(box: Box, status: StatusBoard) -> None:
     deadline = time.monotonic() + 30
     while not apply_pending_restore(box, status) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def test_leftovers_of_a_dead_engine_or_restorer_are_dropped_not_applied(tmp_path: Path) -> None:
+    """A claimed zip outlives an engine killed mid-restore; a pending zip outlives a
+    restorer killed while waiting. Neither is applied later by surprise."""
+    import os
+
+    from firmware.restore_handoff import CLAIMED_PREFIX, STALE_PENDING_S
+
+    source = _box(tmp_path / "source")
+    source.store.kv.set("marker", "from the backup")
+    zip_path = tmp_path / "backup.zip"
+    make_backup(source.store.data.root, zip_path)
+    source.close()
+    box = _box(tmp_path / "data")
+    box.store.kv.set("marker", "mine")
+    root = box.store.data.root
+    claimed = root / f"{CLAIMED_PREFIX}0123456789abcdef.zip"
+    stale = root / "restore-pending-fedcba9876543210.zip"
+    part = root / ".restore-pending-00aa00aa00aa00aa.part"
+    for path in (claimed, stale, part):
+        path.write_bytes(zip_path.read_bytes())
+    old = time.time() - STALE_PENDING_S - 60
+    os.utime(stale, (old, old))
+    os.utime(part, (old, old))
+    fresh = root / "restore-pending-1111222233334444.zip"  # a restorer waits for this one
+    fresh.write_bytes(zip_path.read_bytes())
+    status = StatusBoard(root)
+
+    assert apply_pending_restore(box, status) is True  # the fresh one, and only it
+    assert status.read()["restore"]["token"] == "1111222233334444"
+    assert sorted(p.name for p in root.iterdir() if "restore-" in p.name) == []
+    assert box.store.kv.get("marker") == "from the backup"
+    box.close()
