@@ -21,7 +21,7 @@ setup(
     package_data={"firmware": ["web/templates/**/*", "web/static/**/*", "web/locale/**/*"]},
     install_requires=[
         "numpy>=1.24",
-        "soundfile>=0.12",
+        "soundfile>=0.13",  # write options (bitrate_mode, compression_level) for MP3/Opus
         "soxr>=0.3",
         "pyserial>=3.5",
         "pydantic>=2.5",

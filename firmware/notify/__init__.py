@@ -1,9 +1,10 @@
-"""Notifications: one persistent outbox, delivered by notifiers (e-mail now, webhooks later).
+"""Notifications: one persistent outbox, delivered by notifiers (e-mail, webhooks).
 
 API index:
     Outbox, Backoff, DeliveryFailed                      (outbox: queue, worker, retries)
     SmtpConfig, VoicemailNotice, EmailNotifier, EMAIL_KIND,
     build_voicemail_email, notice_for, voicemail_job, send, send_test_email   (email)
+    available_formats, encode_recording     (attachment: the recording as WAV, MP3 or Opus)
 
 Wiring, as the engine does it::
 

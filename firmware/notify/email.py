@@ -2,10 +2,12 @@
 
 API index:
     SmtpConfig(host, port, security="starttls"|"ssl"|"none", username, password, sender,
-               timeout_s=30, ca_file=None)        plain values the engine maps settings onto
+               timeout_s=30, ca_file=None, attach_as="wav"|"mp3"|"opus")
+                                                  plain values the engine maps settings onto
     VoicemailNotice(mailbox, received_ms, duration_ms, tz, caller_number=, caller_name=,
                     caller_absent=, mailbox_name=, wav_path=, text=)
-    build_voicemail_email(notice, sender, recipients) -> EmailMessage   subject, body, WAV
+    build_voicemail_email(notice, sender, recipients, attach_as="wav") -> EmailMessage
+                                                  subject, body, the recording (blocking)
     send_message(config, msg, recipients=None)    blocking smtplib send; raises DeliveryFailed
     send(config, msg)                             the same in a thread (await it)
     send_test_email(config, to)                   the web page's "send a test e-mail"
@@ -37,6 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from firmware.errors import UsageError
+from firmware.notify.attachment import FORMATS, encode_recording
 from firmware.notify.outbox import DeliveryFailed
 from firmware.store.messages import Message
 
@@ -61,6 +64,7 @@ class SmtpConfig:
     sender: str = ""
     timeout_s: float = DEFAULT_TIMEOUT_S
     ca_file: str | None = None  # trust this CA (a self-signed office server); None: system CAs
+    attach_as: str = "wav"  # the recording's format in voicemail e-mails (attachment.FORMATS)
 
     def __post_init__(self) -> None:
         if self.security not in SECURITY_MODES:
@@ -70,6 +74,9 @@ class SmtpConfig:
             raise UsageError("SMTP server name is missing")
         if not 0 < self.port < 65536:
             raise UsageError(f"SMTP port {self.port} is out of range 1-65535")
+        if self.attach_as not in FORMATS:
+            raise UsageError(f"attachment format must be one of {', '.join(FORMATS)}, "
+                             f"not {self.attach_as!r}")
         if "@" not in self.sender:
             raise UsageError(f"sender address {self.sender!r} is not an e-mail address")
 
@@ -116,8 +123,9 @@ def local_time(received_ms: int, tz: str) -> datetime:
     return datetime.fromtimestamp(received_ms / 1000, tz=timezone.utc).astimezone(zone)
 
 
-def build_voicemail_email(notice: VoicemailNotice, sender: str,
-                          recipients: list[str]) -> EmailMessage:
+def build_voicemail_email(notice: VoicemailNotice, sender: str, recipients: list[str],
+                          attach_as: str = "wav") -> EmailMessage:
+    """Blocking (reads, perhaps encodes the recording): run it in a worker thread."""
     if not recipients:
         raise UsageError("a voicemail e-mail needs at least one recipient")
     when = local_time(notice.received_ms, notice.tz)
@@ -140,25 +148,26 @@ def build_voicemail_email(notice: VoicemailNotice, sender: str,
         lines += ["", "Message:", notice.text]
     else:
         lines.append(f"Length:   {_duration(notice.duration_ms)}")
-    attached = False
+    attachment = None
     if notice.wav_path:
-        path = Path(notice.wav_path)
         try:
-            data = path.read_bytes()
+            attachment = encode_recording(notice.wav_path, attach_as)
         except OSError:
             lines += ["", "The recording was deleted before this e-mail could be sent."]
         else:
-            if len(data) > MAX_ATTACHMENT_BYTES:
+            if len(attachment.data) > MAX_ATTACHMENT_BYTES:
+                attachment = None
                 lines += ["", "The recording is too long to attach; listen on the web page."]
-            else:
-                attached = True
-    if attached:
-        lines += ["", "The recording is attached (WAV)."]
+    if attachment is not None:
+        lines += ["", f"The recording is attached ({attachment.fmt.upper()})."]
+        if attachment.fallback_reason:
+            lines.append(f"It is a WAV file because {attachment.fallback_reason}.")
     lines += ["", "-- ", "ivrbox"]
     msg.set_content("\n".join(lines) + "\n")
-    if attached:
-        filename = f"voicemail-{notice.mailbox}-{when:%Y%m%d-%H%M%S}.wav"
-        msg.add_attachment(data, maintype="audio", subtype="wav", filename=filename)
+    if attachment is not None:
+        filename = f"voicemail-{notice.mailbox}-{when:%Y%m%d-%H%M%S}.{attachment.extension}"
+        msg.add_attachment(attachment.data, maintype="audio", subtype=attachment.subtype,
+                           filename=filename)
     return msg
 
 
@@ -268,5 +277,6 @@ class EmailNotifier:
         if config is None:
             raise DeliveryFailed("e-mail is not set up (no SMTP server in the settings)")
         notice = VoicemailNotice(**payload["notice"])
-        msg = build_voicemail_email(notice, config.sender, payload["recipients"])
+        msg = await asyncio.to_thread(build_voicemail_email, notice, config.sender,
+                                      payload["recipients"], config.attach_as)
         await send(config, msg)

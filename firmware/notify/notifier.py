@@ -50,7 +50,7 @@ def smtp_config(settings: Settings) -> SmtpConfig | None:
     security = "ssl" if smtp.security == "tls" else smtp.security
     return SmtpConfig(host=smtp.host, port=smtp.port, security=security,
                       username=smtp.username, password=smtp.password, sender=smtp.sender,
-                      timeout_s=float(smtp.timeout_s))
+                      timeout_s=float(smtp.timeout_s), attach_as=smtp.attach_as)
 
 
 class OutboxNotifier:

@@ -119,6 +119,23 @@ def test_mail_server_test_email_and_the_password_never_shown(client: TestClient,
     assert r.status_code == 200 and len(inbox.messages) == 2
 
 
+def test_recordings_can_be_mailed_as_mp3_or_opus(client: TestClient, services) -> None:
+    form = {"host": "127.0.0.1", "port": "2525", "security": "none", "sender": "box@lin-dental.tw"}
+    post(client, "/settings/email", form)
+    assert load(services.config_path).smtp.attach_as == "wav"  # plays everywhere: the default
+    page = client.get("/settings/email").text
+    assert 'name="attach_as"' in page and 'value="mp3"' in page and "not available" not in page
+    r = post(client, "/settings/email", {**form, "attach_as": "mp3"})
+    assert r.status_code == 303 and load(services.config_path).smtp.attach_as == "mp3"
+    assert '<option value="mp3" selected>' in client.get("/settings/email").text
+    r = post(client, "/settings/email", {**form, "attach_as": "flac"})
+    assert r.status_code == 422 and "Choose how recordings are attached" in field_error(r.text, "attach_as")
+    assert load(services.config_path).smtp.attach_as == "mp3"  # nothing lost
+    r = client.put("/api/settings/smtp", json={**form, "port": 2525, "attach_as": "opus"},
+                   headers={"X-CSRF-Token": csrf_of(client)})
+    assert r.status_code == 200 and load(services.config_path).smtp.attach_as == "opus"
+
+
 def test_a_failing_mail_server_says_why(client: TestClient, services) -> None:
     post(client, "/settings/email", {"host": "127.0.0.1", "port": str(_free_port()), "security": "none",
                                      "sender": "box@lin-dental.tw"})

@@ -2,7 +2,7 @@
 
 Pages: GET /settings/line ; POST /settings/line (backend, device, rings, transfer) ;
 GET /settings/email ; POST /settings/email (host, port, security, username, password,
-forget_password, sender) ; POST /settings/email/off ; POST /settings/email/test (to).
+forget_password, sender, attach_as) ; POST /settings/email/off ; POST /settings/email/test (to).
 API: PUT /api/settings/line ; PUT /api/settings/smtp ; DELETE /api/settings/smtp ;
 POST /api/settings/smtp/test {"to"}.
 Each save publishes a new config version (history, rollback); a value the config check
@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from firmware.errors import IvrboxError
+from firmware.notify.attachment import FORMATS, available_formats
 from firmware.notify.email import send_test_email
 from firmware.notify.notifier import smtp_config
 from firmware.settings import devices, line_list
@@ -39,7 +40,9 @@ ASOUND_CARDS = Path("/proc/asound/cards")
 LINE_FIELDS = {"line.backend": "backend", "line.device": "device", "line.rings": "rings", "line.transfer": "transfer",
                "line": "device"}
 SMTP_FIELDS = {"smtp.host": "host", "smtp.port": "port", "smtp.security": "security",
-               "smtp.username": "username", "smtp.password": "password", "smtp.sender": "sender", "smtp": "host"}
+               "smtp.username": "username", "smtp.password": "password", "smtp.sender": "sender",
+               "smtp.attach_as": "attach_as",
+               "smtp": "host"}
 
 
 def _web(request: Request) -> WebContext:
@@ -213,13 +216,17 @@ async def api_line(request: Request, body: LineIn) -> Response:
 
 
 # -- the mail server ------------------------------------------------------------------
-SMTP_NAMES = ("host", "port", "security", "username", "password", "forget_password", "sender")
+SMTP_NAMES = ("host", "port", "security", "username", "password", "forget_password", "sender",
+              "attach_as")
 
 
 def save_smtp(web: WebContext, t: Any, values: dict[str, str]) -> tuple[int | None, dict[str, list[str]]]:
     errors: dict[str, list[str]] = {}
     if values["security"] not in SECURITIES:
         errors["security"] = [t("Choose how the connection is secured.")]
+    attach_as = values.get("attach_as") or "wav"
+    if attach_as not in FORMATS:
+        errors["attach_as"] = [t("Choose how recordings are attached.")]
     try:
         port = whole_number(values["port"] or "587", 1, 65535)
     except ValueError:
@@ -238,6 +245,8 @@ def save_smtp(web: WebContext, t: Any, values: dict[str, str]) -> tuple[int | No
             smtp["password"] = password
         if old.get("timeout_s"):
             smtp["timeout_s"] = old["timeout_s"]
+        if attach_as != "wav":
+            smtp["attach_as"] = attach_as
         data["smtp"] = smtp
 
     return publish_change(web, change, "e-mail server", SMTP_FIELDS)
@@ -246,9 +255,10 @@ def save_smtp(web: WebContext, t: Any, values: dict[str, str]) -> tuple[int | No
 def _smtp_values(web: WebContext) -> dict[str, str]:
     smtp = web.settings().smtp
     if smtp is None:
-        return {"host": "", "port": "587", "security": "starttls", "username": "", "sender": ""}
+        return {"host": "", "port": "587", "security": "starttls", "username": "", "sender": "",
+                "attach_as": "wav"}
     return {"host": smtp.host, "port": str(smtp.port), "security": smtp.security,
-            "username": smtp.username or "", "sender": smtp.sender}
+            "username": smtp.username or "", "sender": smtp.sender, "attach_as": smtp.attach_as}
 
 
 def _email_page(request: Request, web: WebContext, values: dict[str, str], errors: dict[str, list[str]],
@@ -258,6 +268,7 @@ def _email_page(request: Request, web: WebContext, values: dict[str, str], error
     values = {k: v for k, v in values.items() if k != "password"}  # never rendered back
     return web.render(request, "settings_email.html", status=status, v=values, errors=errors,
                       securities=SECURITIES, configured=smtp is not None,
+                      attach_formats=available_formats(),
                       has_password=bool(smtp and smtp.password), test=test or {}, title=t("E-mail"))
 
 
@@ -322,6 +333,7 @@ class SmtpIn(BaseModel):
     username: str = ""
     password: str = ""  # empty keeps the saved password
     sender: str
+    attach_as: Literal["wav", "mp3", "opus"] = "wav"
 
 
 @router.put("/api/settings/smtp", tags=["settings"], summary="Mail server (publishes a version)")
