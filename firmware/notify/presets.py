@@ -61,7 +61,7 @@ LINK = {"en": " Listen: {url}", "zh-TW": "收聽：{url}"}
 UNKNOWN_CALLER = {"en": "an unknown caller", "zh-TW": "未顯示號碼的來電者"}
 OUTCOMES: dict[str, dict[str, str]] = {
     "voicemail": {"en": "left a message", "zh-TW": "已留言"},
-    "transferred": {"en": "transferred", "zh-TW": "已轉接"},
+    "forwarded": {"en": "put through to a person", "zh-TW": "已轉接給專人"},
     "handled_in_menu": {"en": "handled by the menu", "zh-TW": "由語音選單處理"},
     "callback_requested": {"en": "asked for a call back", "zh-TW": "請求回電"},
     "hung_up": {"en": "hung up", "zh-TW": "來電者掛斷"},
@@ -74,6 +74,7 @@ OUTCOMES: dict[str, dict[str, str]] = {
     "voicemail_no_message": {"en": "reached the mailbox but left no message", "zh-TW": "進入語音信箱但未留言"},
     "not_reached": {"en": "nobody could take the call", "zh-TW": "無人接聽轉接"},
     "error": {"en": "ended by a fault of the box", "zh-TW": "系統故障中斷"},
+    "interrupted": {"en": "cut off when the box restarted", "zh-TW": "總機重新啟動時中斷"},
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import textwrap
 import uuid
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from firmware.notify.outbox import Backoff, Outbox
-from firmware.notify.presets import render_text
+from firmware.notify.presets import OUTCOMES, render_text
 from firmware.notify.webhook import (
     WEBHOOK_KIND,
     WebhookSender,
@@ -309,3 +310,23 @@ def test_send_test_event_reports_status_and_body() -> None:
     settings = settings_with(f"office: {{url: 'http://127.0.0.1:{port}/h', secret: {SECRET}}}")
     result = asyncio.run(send_test_event(settings.webhooks["office"], settings))
     assert not result.ok and result.status is None and "cannot reach" in result.error
+
+
+def _outcomes_the_firmware_writes() -> set[str]:
+    """Every outcome literal the engine and call log assign, found in the source itself."""
+    found: set[str] = set()
+    pattern = re.compile(r'(?:\boutcome\s*=\s*|\.finish\([^,]+,\s*)"([a-z_]+)"')
+    for path in Path("firmware").rglob("*.py"):
+        found.update(pattern.findall(path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_every_call_outcome_reads_as_words_in_both_languages() -> None:
+    from firmware.web.routes.calls import OUTCOMES as PAGE_OUTCOMES
+
+    written = _outcomes_the_firmware_writes() - {"tty_caller"}  # a forward attempt's, not a call's
+    assert {"forwarded", "voicemail", "interrupted"} <= written
+    for outcome in sorted(written | set(PAGE_OUTCOMES)):
+        assert set(OUTCOMES.get(outcome, {})) == {"en", "zh-TW"}, outcome
+        event = {"event": "call_ended", "business": "", "data": {"outcome": outcome, "duration_s": 5}}
+        assert outcome not in render_text(event, "zh-TW")
