@@ -3,7 +3,8 @@
 API:
     await run_lookup(ctx, node_id, node) -> next node id | None
     entry_segments(text) -> [(kind, part)]    "text" parts for speech, "digits" read key by key
-    log_key(key, private) -> str              the key as the call log keeps it
+    log_key(key, private, secret) -> str      the key as the call log keeps it
+    key_secret(store) -> bytes                this box's key for hashing private keys
     await look_up(ctx, node, key, attempt, language=, hold_words=True) -> LookupAnswer
                                               the answer, logged as a `lookup` event
                                               (shared with the TTY lookup, ttylookup.py)
@@ -27,7 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import re
+import secrets
 import time
 from typing import Any
 
@@ -49,7 +52,8 @@ S_TO_MS = 1000.0
 DIGITWISE_MIN = 3  # digit runs this long or longer are read key by key
 MAX_REPEATS = 5  # replays of one entry
 MAX_SILENT_PROMPTS = 2  # asks without any key before moving on
-HASHED_KEY_CHARS = 12  # hex characters of sha256 kept for private keys
+HASHED_KEY_CHARS = 12  # hex characters of the HMAC kept for private keys
+KEY_SECRET_NAME = "lookup_key_secret"  # key_value row holding this box's random key
 _DIGIT_RUN = re.compile(r"\d(?:[\d\- ]*\d)?")
 
 LOOKUP_PHRASES: dict[str, dict[str, str]] = {
@@ -74,12 +78,25 @@ def _phrase(name: str, language: str, **values: Any) -> str:
     return (texts.get(language) or texts["en"]).format(**values)
 
 
-def log_key(key: str, private: bool) -> str:
-    """What the call log keeps: the digits, or for private keys a short sha256 (enough to
-    match repeated attempts in one log, not to read the number back)."""
+def log_key(key: str, private: bool, secret: bytes) -> str:
+    """What the call log keeps: the digits, or for private keys a short HMAC-SHA256 under
+    this box's own random key. A plain hash of a 6-8 digit number is undone by trying all
+    of them in seconds; with the key kept in the box's database, a leaked call-log export
+    or analytics screen reveals nothing, while the same number still matches itself."""
     if not private:
         return key
-    return "sha256:" + hashlib.sha256(key.encode("ascii")).hexdigest()[:HASHED_KEY_CHARS]
+    digest = hmac.new(secret, key.encode("ascii"), hashlib.sha256).hexdigest()
+    return "hmac:" + digest[:HASHED_KEY_CHARS]
+
+
+def key_secret(store: Any) -> bytes:
+    """The box's key for private lookup keys, made on first use and kept (backups carry it,
+    so a restored box still matches the numbers it logged)."""
+    value = store.kv.get(KEY_SECRET_NAME)
+    if not value:
+        value = secrets.token_hex(32)
+        store.kv.set(KEY_SECRET_NAME, value)
+    return bytes.fromhex(value)
 
 
 def entry_segments(text: str) -> list[tuple[str, str]]:
@@ -177,7 +194,8 @@ async def look_up(ctx: CallContext, node: LookupNode, key: str, attempt: int, *,
         answer = LookupAnswer("too_short")
     else:
         answer = await _answer(ctx, node, key, language or ctx.language, hold_words)
-    ctx.log("lookup", key=log_key(key, node.private), result=answer.status, source=source,
+    logged_key = log_key(key, node.private, key_secret(ctx.services.store) if node.private else b"")
+    ctx.log("lookup", key=logged_key, result=answer.status, source=source,
             attempt=attempt, **({"detail": answer.detail} if answer.detail else {}), **log)
     return answer
 

@@ -10,7 +10,7 @@ import urllib.parse
 import pytest
 
 from firmware.ivr.call import SECRET_DIGIT
-from firmware.ivr.lookup import entry_segments, log_key
+from firmware.ivr.lookup import entry_segments, key_secret, log_key
 from firmware.store import LookupEntry
 from tests.ivr.conftest import KNOWN, Phone
 from tests.notify.receiver import Receiver, Reply, Seen
@@ -46,8 +46,19 @@ def test_entry_segments_read_long_numbers_digit_by_digit() -> None:
     assert entry_segments("Order 12-345 ships in 3 days, call 02 2345 6789.") == [
         ("text", "Order"), ("digits", "12345"), ("text", "ships in 3 days, call"),
         ("digits", "0223456789"), ("text", ".")]
-    assert log_key("12345", private=False) == "12345"
-    assert log_key("12345", private=True) == "sha256:5994471abb01"
+
+
+
+def test_private_keys_are_keyed_hashes_not_a_plain_digest() -> None:
+    import hashlib
+    import hmac
+
+    assert log_key("12345", private=False, secret=b"k") == "12345"
+    logged = log_key("12345", private=True, secret=b"k")
+    assert logged == "hmac:" + hmac.new(b"k", b"12345", hashlib.sha256).hexdigest()[:12]
+    assert logged == log_key("12345", private=True, secret=b"k")  # repeats still match
+    assert logged != log_key("12345", private=True, secret=b"other box")
+    assert hashlib.sha256(b"12345").hexdigest()[:12] not in logged  # not reversible by a table
 
 
 def test_table_lookup_reads_the_entry_then_another_number_not_found(make_phone) -> None:
@@ -112,7 +123,9 @@ def test_private_keys_are_hashed_and_never_logged_as_digits(make_phone) -> None:
     seed(phone)
     summary, _ = phone.call(f"{TO_LOOKUP}; press 12345#; waitsilence 20; hangup", number=KNOWN)
     [entry] = lookups(phone)
-    assert entry["key"] == log_key("12345", True) and entry["result"] == "found"
+    secret = key_secret(phone.store)
+    assert len(secret) == 32 and key_secret(phone.store) == secret  # made once, then kept
+    assert entry["key"] == log_key("12345", True, secret) and entry["result"] == "found"
     stored = phone.store.calls.events(summary.call_id)
     logged = json.dumps([e.detail for e in stored])
     assert "12345" not in logged
