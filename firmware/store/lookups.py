@@ -34,7 +34,9 @@ MAX_KEY_DIGITS = 20
 MAX_TEXT_CHARS = 1000  # read aloud, so about a minute of speech at most
 ANY_LANGUAGE = ""
 _SEPARATORS = re.compile(r"[\s\-./]")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# 2027-12-31, 2027/1/5 (what Excel writes to CSV in a zh-TW or US locale), 2027.1.5; an
+# optional time 18:00 or 18:00:00 after a space or T
+_DATE_TIME = re.compile(r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?:[T ]+(\d{1,2}):(\d{2})(?::\d{2})?)?$")
 
 
 def normalise_key(text: str) -> str:
@@ -48,7 +50,10 @@ def normalise_key(text: str) -> str:
 
 
 def parse_valid_until(value: object) -> str | None:
-    """'YYYY-MM-DD' or 'YYYY-MM-DDTHH:MM' (local), from text, a date or a datetime."""
+    """'YYYY-MM-DD' or 'YYYY-MM-DDTHH:MM' (local), from text, a date or a datetime.
+
+    Text may use - / or . between the parts, with or without leading zeros, because a
+    table saved as CSV from a spreadsheet writes the date the way the PC's locale shows it."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, dt.datetime) and value.time() == dt.time(0, 0):
@@ -57,14 +62,20 @@ def parse_valid_until(value: object) -> str | None:
         return value.replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
-    text = str(value).strip().replace(" ", "T", 1)
+    text = str(value).strip()
+    match = _DATE_TIME.match(text)
     try:
-        if _DATE.match(text):
-            return dt.date.fromisoformat(text).isoformat()
-        return dt.datetime.fromisoformat(text).replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M")
+        if match is None:
+            raise ValueError(text)
+        year, _, month, day, hour, minute = match.groups()
+        date = dt.date(int(year), int(month), int(day))
+        if hour is None:
+            return date.isoformat()
+        moment = dt.datetime.combine(date, dt.time(int(hour), int(minute)))
+        return moment.strftime("%Y-%m-%dT%H:%M")
     except ValueError:
-        raise UsageError(f"valid_until '{value}' is not a date (2027-12-31) or date-time "
-                         "(2027-12-31 18:00)") from None
+        raise UsageError(f"valid_until '{value}' is not a date (2027-12-31 or 2027/12/31) or "
+                         "date-time (2027-12-31 18:00)") from None
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ class LookupEntry:
         if self.valid_until is None:
             return True
         now = local_now.replace(tzinfo=None)
-        if _DATE.match(self.valid_until):
+        if "T" not in self.valid_until:  # normalised: a date alone means through that day
             return now.date() <= dt.date.fromisoformat(self.valid_until)
         return now < dt.datetime.fromisoformat(self.valid_until)
 

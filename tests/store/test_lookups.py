@@ -12,6 +12,7 @@ import pytest
 from firmware.errors import UploadRejected, UsageError
 from firmware.store import LookupEntry, Store
 from firmware.store.lookup_import import parse_text, parse_upload
+from firmware.store.lookups import parse_valid_until
 
 
 @pytest.fixture
@@ -105,3 +106,19 @@ def test_xlsx_upload_with_numbers_and_dates() -> None:
                                                       ("0042", None)]
     with pytest.raises(UploadRejected, match="not a readable .xlsx"):
         parse_upload(b"PK\x03\x04 broken", "x.xlsx")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2027-12-31", "2027-12-31"), ("2027/12/31", "2027-12-31"), ("2027/1/5", "2027-01-05"),
+    ("2027.1.5", "2027-01-05"), ("2027-1-5", "2027-01-05"), (" 2027/1/5 ", "2027-01-05"),
+    ("2027/1/5 8:30", "2027-01-05T08:30"), ("2027-01-05T18:00:59", "2027-01-05T18:00"),
+    ("2027/12/31 18:00", "2027-12-31T18:00")])
+def test_valid_until_takes_the_dates_a_spreadsheet_writes(text: str, expected: str) -> None:
+    assert parse_valid_until(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2027/13/01", "2027/2/30", "31/12/2027", "2027/1-5", "soon",
+                                  "2027/1/5 25:00", "116/12/31"])
+def test_valid_until_refuses_what_is_not_a_date_and_says_how_to_write_one(text: str) -> None:
+    with pytest.raises(UsageError, match="2027/12/31"):
+        parse_valid_until(text)
