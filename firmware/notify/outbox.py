@@ -57,7 +57,10 @@ FIRST_RETRY_MS = 30_000
 RETRY_FACTOR = 2.0
 MAX_RETRY_MS = 60 * 60_000  # never wait more than an hour between attempts
 RETRY_JITTER = 0.2  # +-20 %
-MAX_ATTEMPTS = 24  # about a day of hourly tries after the first ramp
+# The ramp (30 s .. 32 min, about an hour) then hourly for five days, as mail servers keep
+# a queued message: an office closed over a long weekend with the router off still gets
+# Friday evening's voicemails on Tuesday morning, without anyone pressing "send again".
+MAX_ATTEMPTS = 7 + 5 * 24
 MAX_IDLE_MS = 60_000  # look at the queue at least this often even without a wake-up
 BATCH = 10  # jobs fetched per pass
 KEEP_DONE_MS = 30 * 24 * 60 * 60_000  # delivered jobs stay listed for a month, then go

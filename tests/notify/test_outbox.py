@@ -209,3 +209,10 @@ def test_send_again_claims_only_undelivered_jobs_and_leaves_the_worker_out(tmp_p
     assert flaky.delivered == [{"n": 1}, {"n": 2}]
     assert asyncio.run(outbox.send_again([dead])) == []  # delivered: nothing to send again
     store.close()
+
+
+def test_default_retries_outlast_a_long_weekend_without_the_internet() -> None:
+    backoff = Backoff()
+    shortest_span_ms = sum(backoff.delay_ms(attempt, rand=0.0) for attempt in range(1, backoff.max_attempts))
+    assert shortest_span_ms >= 4 * 24 * 3_600_000  # Friday 17:00 to Tuesday 17:00, jitter at worst
+    assert backoff.delay_ms(backoff.max_attempts, rand=0.999) <= 1.2 * 3_600_000  # still hourly
