@@ -6,6 +6,8 @@ API:
                                 (the talking nodes; ttyflow.py adds callback, mailbox
                                 login and lookup, which have modules of their own)
     prompt_text(ctx, prompt_id) -> str      the prompt's English text (Baudot is A-Z 0-9)
+    menu_text(ctx, node) -> str             the menu's English text, or one made from its
+                                            keys where the prompt has none (a zh-TW-only box)
     await text_goodbye(ctx, key="goodbye")  a built-in phrase ending with SK
 
 What a TTY caller gets, node by node: menus, extensions, surveys and screens are sent
@@ -43,6 +45,41 @@ def prompt_text(ctx: CallContext, prompt_id: str | None) -> str:
     return prompt.text(TEXT_LANGUAGE) or ""
 
 
+def _readable(name: str | None) -> str | None:
+    """A name a TTY can print (Baudot has no Chinese), or None."""
+    if not name:
+        return None
+    text = name.replace("_", " ").strip()
+    return text if text.isascii() and any(c.isalpha() for c in text) else None
+
+
+def _option_name(ctx: CallContext, target: str | None) -> str | None:
+    """What a key leads to, in words: the person or mailbox it reaches, else the step's id."""
+    node = ctx.settings.flow.nodes.get(target) if target else None
+    person = getattr(node, "person", None)
+    mailbox = getattr(node, "mailbox", None)
+    names = [getattr(ctx.settings.people.get(person), "name", None) or person if person else None,
+             ctx.settings.mailboxes[mailbox].name if mailbox in ctx.settings.mailboxes else None,
+             target]
+    return next((n for n in map(_readable, names) if n), None)
+
+
+def menu_text(ctx: CallContext, node: Any, operator_key: str | None = None) -> str:
+    """The menu prompt's English text; where it has none (a box set up in Chinese only,
+    or a recorded prompt) the choices are written out from the menu's keys, so a TTY
+    caller is never sent a bare "GA" with nothing to choose from."""
+    text = prompt_text(ctx, node.prompt)
+    if text:
+        return text
+    parts = []
+    for key, target in node.options.items():
+        name = _option_name(ctx, target)
+        parts.append(f"For {name}, type {key}." if name else f"Type {key}.")
+    if operator_key:
+        parts.append(f"For the operator, type {operator_key}.")
+    return " ".join(parts)
+
+
 def _phrase(key: str, **values: object) -> str:
     return phrase(key, TEXT_LANGUAGE, **values)
 
@@ -71,7 +108,7 @@ async def run_menu(ctx: CallContext, node_id: str, node: Any) -> str | None:
             return True
         return digits in options and not any(o != digits and o.startswith(digits) for o in options)
 
-    text = prompt_text(ctx, node.prompt)
+    text = menu_text(ctx, node, operator_key)
     failures = repeats = 0
     while failures < retries:
         await say(ctx, text)
@@ -96,13 +133,13 @@ async def run_menu(ctx: CallContext, node_id: str, node: Any) -> str | None:
             if repeats < nodes.MAX_REPEATS:  # the call's first menu: the menu again
                 repeats += 1
                 ctx.log("back", target=None, tty=True)
-                text = prompt_text(ctx, node.prompt)
+                text = menu_text(ctx, node, operator_key)
                 continue
         failures += 1
         ctx.log("invalid" if digits else "timeout", keys=digits, attempt=failures, tty=True)
         text = prompt_text(ctx, node.invalid_prompt if digits else node.timeout_prompt) \
             or _phrase("invalid" if digits else "timeout")
-        text = f"{text} {prompt_text(ctx, node.prompt)}"
+        text = f"{text} {menu_text(ctx, node, operator_key)}"
     ctx.log("retries_exhausted", target=node.final)
     return node.final
 
@@ -127,7 +164,7 @@ async def run_language(ctx: CallContext, node_id: str, node: Any) -> str | None:
 async def run_extension(ctx: CallContext, node_id: str, node: Any) -> str | None:
     retries = node.retries or ctx.settings.limits.max_retries
     for attempt in range(1, retries + 1):
-        await say(ctx, prompt_text(ctx, node.prompt))
+        await say(ctx, prompt_text(ctx, node.prompt) or "Type the extension number.")
         digits = await keys(ctx, lambda d: d in node.extensions)
         if digits in node.extensions:
             ctx.log("extension", digits=digits, target=node.extensions[digits], tty=True)
@@ -137,7 +174,8 @@ async def run_extension(ctx: CallContext, node_id: str, node: Any) -> str | None
 
 
 async def run_survey(ctx: CallContext, node_id: str, node: Any) -> str | None:
-    await say(ctx, prompt_text(ctx, node.question))
+    await say(ctx, prompt_text(ctx, node.question)
+              or f"Please rate this call: type {', '.join(node.answers)}.")
     digits = await keys(ctx, lambda d: len(d) >= 1)
     if digits[:1] and digits[:1] in node.answers:
         ctx.services.store.surveys.add(node_id, node.question, digits[:1], call_id=ctx.call_id)
@@ -148,7 +186,7 @@ async def run_survey(ctx: CallContext, node_id: str, node: Any) -> str | None:
 
 async def run_screen(ctx: CallContext, node_id: str, node: Any) -> str | None:
     for attempt in range(1, node.attempts + 1):
-        await say(ctx, prompt_text(ctx, node.prompt))
+        await say(ctx, prompt_text(ctx, node.prompt) or f"To continue, type {node.key}.")
         digits = await keys(ctx, lambda d: len(d) >= 1)
         if digits[:1] == node.key:
             ctx.log("screen_passed", tty=True)

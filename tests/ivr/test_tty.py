@@ -13,7 +13,7 @@ from firmware.ivr.tty import ECHO_TAIL_MS, TtyWatch, lines, send
 from firmware.line.base import FRAME_SAMPLES, ms_to_samples, samples_to_ms
 from firmware.line.sim import Silence, Speak, parse_script
 from tests.dsp import minimodem, talkoff
-from tests.ivr.conftest import CLOSED, KNOWN
+from tests.ivr.conftest import CLOSED, DELETE, KNOWN
 
 DETECT_LIMIT_MS = 600.0  # issue 8: a TTY caller recognised within 600 ms of their first character
 BAUDS = [TTY_BAUD_US, TTY_BAUD_EU]
@@ -275,3 +275,16 @@ def test_more_time_in_a_tty_menu_waits_again_without_using_an_attempt(make_phone
     assert phone.of("timeout") == [] and phone.of("invalid") == []
     assert summary.path[1:3] == ("main", "support_vm")
     assert "TAKE YOUR TIME. GA" in box_text(caller)
+
+
+def test_a_menu_with_no_english_text_is_written_out_from_its_keys(make_phone) -> None:
+    """A box set up in Chinese only still gives a TTY caller something to choose from."""
+    phone = make_phone({"business": {"languages": ["zh-TW"], "default_language": "zh-TW"},
+                        "prompts": {"main": {"en": None}},
+                        "flow": {"nodes": {"lang": {"options": {"9": DELETE}}}}})
+    script = [Silence(1000), typing("GA"), Silence(45_000), typing("3"), Silence(20_000),
+              *parse_script("hangup")]  # ten choices at 45.45 baud take a while to print
+    summary, caller = phone.call(script, number=KNOWN)
+    heard = box_text(caller)
+    assert "FOR SUPPORT, TYPE 3." in heard and "FOR THE OPERATOR, TYPE 0. GA" in heard
+    assert summary.path[1:3] == ("main", "support_vm")
