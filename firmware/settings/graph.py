@@ -29,7 +29,8 @@ What is checked:
 - weekly opening ranges (the business's and each person's) do not overlap: an
   overnight range ("22:00-02:00") must not run into the next day's hours;
 - the `lines` (`lines.line_findings`): unique names, a device used once, entries that
-  exist.
+  exist;
+- no line answers before its caller ID arrives (`answering.ring_findings`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from firmware.settings.answering import ring_findings
 from firmware.settings.base import did_you_mean
 from firmware.settings.hours import Hours, overlaps
 from firmware.settings.lines import line_findings, line_roots
@@ -89,6 +91,7 @@ def check(sections: Mapping[str, Any]) -> list[Finding]:
     found += _mail(sections)
     found += _webhooks(sections, broken)
     found += _hours(sections)
+    found += ring_findings(sections, broken)
     return found
 
 

@@ -44,6 +44,18 @@ def test_line_settings_publish_a_version_and_refuse_bad_values(client: TestClien
     assert r.status_code == 200 and load(services.config_path).line.device is None
 
 
+def test_one_ring_before_caller_id_is_refused_beside_rings(client: TestClient, services) -> None:
+    """The page publishes through the same check as `ivrbox config check` (issue 4): on
+    the default Taiwan line, answering at ring 1 would class every caller 'unavailable'."""
+    before = services.store.configs.latest().version
+    r = post(client, "/settings/line", {"backend": "sim", "device": "", "rings": "1", "transfer": "transfer"})
+    assert r.status_code == 422 and "before caller ID" in field_error(r.text, "rings")
+    r = client.put("/api/settings/line", json={"backend": "sim", "rings": 1}, headers={"X-CSRF-Token": csrf_of(client)})
+    assert r.status_code == 422 and "before caller ID" in r.text
+    assert services.store.configs.latest().version == before  # nothing published
+    assert load(services.config_path).line.rings == 2
+
+
 def test_with_several_lines_the_form_edits_the_chosen_line(client: TestClient, services) -> None:
     import yaml
 
