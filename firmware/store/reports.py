@@ -12,6 +12,8 @@ API index:
                                  answer]}  when each call first reached a person or a mailbox
       .funnel(since_ms, until_ms, skip_line=None) -> [(node, calls entered, callers who
                                  hung up there)]   where callers leave the menus
+      .with_event(call_ids, kind) -> set[int]   which of these calls logged an event of
+                                 `kind` (the call log's TTY mark: kind "tty")
     `skip_line` leaves out the calls of one line (the web page's test calls).
 
 Why here: only `firmware.store` writes SQL, and these are the page's heavy reads (a year
@@ -28,6 +30,7 @@ from firmware.store.calllog import Call, _call
 from firmware.store.db import Database
 
 MAX_PAGE = 5000
+MAX_BOUND_IDS = 500  # ids per query (SQLite allows 999 bound values on old builds)
 
 
 def _where(since_ms: int | None, until_ms: int | None, caller: str | None,
@@ -119,3 +122,17 @@ class Reports:
             " AND e.kind IN ('node', 'node_entered', 'caller_hangup')"
             " GROUP BY e.node ORDER BY entered DESC, e.node", (since_ms, until_ms, skip_line))
         return [(r["node"], int(r["entered"]), int(r["left_here"])) for r in rows]
+
+    def with_event(self, call_ids: list[int], kind: str) -> set[int]:
+        """The calls among `call_ids` with at least one `kind` event (a page of the log,
+        or a CSV export in chunks that stay under SQLite's limit of bound values)."""
+        found: set[int] = set()
+        ids = [int(i) for i in call_ids]
+        for start in range(0, len(ids), MAX_BOUND_IDS):
+            chunk = ids[start:start + MAX_BOUND_IDS]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self.db.query(
+                f"SELECT DISTINCT call_id FROM call_events WHERE call_id IN ({marks}) AND kind = ?",
+                (*chunk, kind))
+            found.update(int(r[0]) for r in rows)
+        return found

@@ -1,9 +1,14 @@
-"""The call log: filters, CSV export, and caller rules one click from a row.
+"""The call log: filters, CSV export, each call's timeline, and caller rules one click
+from a row.
 
 Pages: GET /calls?from=&to=&caller=&outcome=&page= ; GET /calls.csv (same filters);
-POST /calls/rule (number, rule = block | allow | vip | none).
-API: GET /api/calls (same filters), POST /api/calls/rule {"number", "rule"}.
+GET /calls/{id} (one call: the steps, keys, forward attempts, lookups, message, TTY text
+and why it ended, in words: web/calltimeline.py); POST /calls/rule (number, rule =
+block | allow | vip | none).
+API: GET /api/calls (same filters), GET /api/calls/{id} (the call, its raw events and
+the timeline's sentences), POST /api/calls/rule {"number", "rule"}.
 A rule change publishes a new config version (history, rollback) like any other edit.
+A call that is not in the log is a friendly 404 page (JSON under /api).
 """
 
 from __future__ import annotations
@@ -16,12 +21,12 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from firmware.settings import Settings
 from firmware.store import Call
-from firmware.web import fmt
+from firmware.web import calltimeline, fmt
 from firmware.web.context import N_, Refused, WebContext
 from firmware.web.forms import form_values
 
@@ -34,6 +39,7 @@ OUTCOMES = ("voicemail", "forwarded", "handled_in_menu", "hung_up", "missed", "a
             "interrupted", "voicemail_no_message", "not_reached", "error")
 Rule = Literal["block", "allow", "vip", "none"]
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
+_CALL_ID = re.compile(r"^[0-9]{1,15}$")  # SQLite integers end at 2**63: longer is no call
 
 
 def _web(request: Request) -> WebContext:
@@ -112,11 +118,18 @@ def set_rule(web: WebContext, number: str, rule: str) -> int:
     return web.publisher.edit(change, f"caller {number}: {rule}")
 
 
-def call_json(c: Call) -> dict[str, Any]:
-    return {"id": c.id, "line": c.line, "caller_number": c.caller_number, "caller_name": c.caller_name,
-            "caller_absent": c.caller_absent, "started_ms": c.started_ms, "answered_ms": c.answered_ms,
-            "ended_ms": c.ended_ms, "outcome": c.outcome, "end_reason": c.end_reason,
-            "duration_ms": c.duration_ms}
+def call_json(c: Call, tty: bool | None = None) -> dict[str, Any]:
+    out = {"id": c.id, "line": c.line, "caller_number": c.caller_number, "caller_name": c.caller_name,
+           "caller_absent": c.caller_absent, "started_ms": c.started_ms, "answered_ms": c.answered_ms,
+           "ended_ms": c.ended_ms, "outcome": c.outcome, "end_reason": c.end_reason,
+           "duration_ms": c.duration_ms}
+    if tty is not None:
+        out["tty"] = tty
+    return out
+
+
+def _tty_ids(web: WebContext, rows: list[Call]) -> set[int]:
+    return web.services.store.reports.with_event([c.id for c in rows], "tty")
 
 
 @router.get("/calls", include_in_schema=False)
@@ -132,6 +145,7 @@ async def calls_page(request: Request) -> Response:
     base = re.sub(r"(^|&)page=\d+", "", query).strip("&")
     return web.render(request, "calls.html", calls=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE,
                       f=f, outcomes=OUTCOMES, rules=rules, now_ms=web.services.clock_ms(),
+                      tty=_tty_ids(web, rows[:PAGE_SIZE]),
                       total=reports.count(**args), base_query=base, csv_query=base,
                       show_line=len(settings.lines) > 1)  # one line: the column says nothing
 
@@ -144,14 +158,17 @@ async def calls_csv(request: Request) -> Response:
     args = query_args(filters_of(request), settings)
     zone = settings.business.zone
     rows = web.services.store.reports.search(**args, limit=CSV_MAX_ROWS)
+    tty = _tty_ids(web, rows)
 
     def lines() -> Iterator[str]:
         buf = io.StringIO()
         out = csv.writer(buf)
-        out.writerow(["started", "caller_number", "caller_name", "outcome", "duration_s", "end_reason", "line"])
+        out.writerow(["started", "caller_number", "caller_name", "outcome", "duration_s", "end_reason", "line",
+                      "tty"])
         for c in rows:
             out.writerow([fmt.stamp(c.started_ms, zone), _cell(c.caller_number), _cell(c.caller_name),
-                          c.outcome or "", round((c.duration_ms or 0) / 1000), c.end_reason or "", c.line])
+                          c.outcome or "", round((c.duration_ms or 0) / 1000), c.end_reason or "", c.line,
+                          "yes" if c.id in tty else ""])
             if buf.tell() > 16_384:
                 yield buf.getvalue()
                 buf.seek(0)
@@ -174,7 +191,50 @@ async def api_calls(request: Request) -> dict[str, Any]:
     f = filters_of(request)
     args = query_args(f, web.settings())
     rows = web.services.store.reports.search(**args, limit=PAGE_SIZE, offset=(f.page - 1) * PAGE_SIZE)
-    return {"total": web.services.store.reports.count(**args), "calls": [call_json(c) for c in rows]}
+    tty = _tty_ids(web, rows)
+    return {"total": web.services.store.reports.count(**args),
+            "calls": [call_json(c, c.id in tty) for c in rows]}
+
+
+def _one_call(web: WebContext, call_id: str) -> Call | None:
+    return web.services.store.calls.get(int(call_id)) if _CALL_ID.match(call_id) else None
+
+
+def _message_of(web: WebContext) -> Any:
+    return lambda message_id: web.services.voicemail.get(message_id)
+
+
+@router.get("/calls/{call_id}", include_in_schema=False)
+async def call_page(request: Request, call_id: str) -> Response:
+    web = _web(request)
+    t = web.request_state(request).t
+    call = _one_call(web, call_id)
+    if call is None:
+        return web.render(request, "call_detail.html", status=404, call=None, title=t("Call not found"))
+    settings = web.settings()
+    events = web.services.store.calls.events(call.id)
+    rows = calltimeline.timeline(events, settings, t, _message_of(web))
+    return web.render(request, "call_detail.html", call=call, rows=rows, tty=calltimeline.is_tty(events),
+                      ended=calltimeline.ended_text(call, events, t), now_ms=web.services.clock_ms(),
+                      rule=rule_of(settings, call.caller_number), title=t("Call"))
+
+
+@router.get("/api/calls/{call_id}", tags=["calls"], summary="One call: its events and timeline in words")
+async def api_call(request: Request, call_id: str) -> Response:
+    web = _web(request)
+    t = web.request_state(request).t
+    call = _one_call(web, call_id)
+    if call is None:
+        return JSONResponse({"error": f"no call {call_id[:20]} in the call log"}, status_code=404)
+    events = web.services.store.calls.events(call.id)
+    rows = calltimeline.timeline(events, web.settings(), t, _message_of(web))
+    return JSONResponse({
+        "call": call_json(call, calltimeline.is_tty(events)),
+        "ended": calltimeline.ended_text(call, events, t),
+        "events": [{"t_ms": e.t_ms, "kind": e.kind, "node": e.node, "detail": e.detail} for e in events],
+        "timeline": [{"t_ms": r.t_ms, "kind": r.kind, "node": r.node, "text": r.text, "flag": r.flag,
+                      "link": r.link} for r in rows],
+    })
 
 
 @router.post("/calls/rule", include_in_schema=False)
