@@ -6,6 +6,8 @@ API:
                                         fields left out: they mean "as the line section")
     add_line(data, entry)               append `entry` to `lines:`; a one-line config
                                         (`line:` only) first becomes `lines: [line1]`
+    line_entries(data) -> list[dict]    `lines:`, made from `line:` that way if needed
+                                        (the one line given an entry node of its own)
     remove_line(data, name)             drop that line; LastLine / KeyError
     line_field_map(index) -> {path: field}   config paths of `lines[index]` -> form fields
 
@@ -47,7 +49,7 @@ def entry_from_form(values: dict[str, str]) -> dict[str, Any]:
     return entry
 
 
-def _lines(data: dict[str, Any]) -> list[dict[str, Any]]:
+def line_entries(data: dict[str, Any]) -> list[dict[str, Any]]:
     """`lines:`, created from the one-line form if the config has none yet."""
     entries = data.get("lines")
     if entries:
@@ -63,7 +65,7 @@ def _lines(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def add_line(data: dict[str, Any], entry: dict[str, Any]) -> None:
-    _lines(data).append(dict(entry))
+    line_entries(data).append(dict(entry))
 
 
 def remove_line(data: dict[str, Any], name: str) -> None:

@@ -1,6 +1,6 @@
-"""Settings: the phone line (backend, device, rings, transfer) and the mail server.
+"""Settings: the phone line (backend, device, rings, transfer, entry) and the mail server.
 
-Pages: GET /settings/line ; POST /settings/line (backend, device, rings, transfer) ;
+Pages: GET /settings/line ; POST /settings/line (backend, device, rings, transfer, entry) ;
 GET /settings/email ; POST /settings/email (host, port, security, username, password,
 forget_password, sender, attach_as) ; POST /settings/email/off ; POST /settings/email/test (to).
 API: PUT /api/settings/line ; PUT /api/settings/smtp ; DELETE /api/settings/smtp ;
@@ -8,6 +8,11 @@ POST /api/settings/smtp/test {"to"}.
 Each save publishes a new config version (history, rollback); a value the config check
 refuses is shown beside its field and nothing is published. The SMTP password is never
 sent back to the page: an empty password field keeps the saved one.
+
+A line's entry (the step its calls start at; empty = the shared `flow.entry`) is
+checked by the config's own models, as on the add-a-line form. The one line of a box
+with only `line:` gets an entry by becoming `lines: [line1]` (lines_edit.line_entries),
+so the running box sees the same line and does not restart it.
 """
 
 from __future__ import annotations
@@ -24,9 +29,10 @@ from firmware.errors import IvrboxError
 from firmware.notify.attachment import FORMATS, available_formats
 from firmware.notify.email import send_test_email
 from firmware.notify.notifier import smtp_config
-from firmware.settings import devices, line_list
+from firmware.settings import Settings, devices, line_list
 from firmware.web.context import WebContext
 from firmware.web.forms import form_values
+from firmware.web.lines_edit import line_entries
 from firmware.web.problemtext import say
 from firmware.web.settings_forms import publish_change, whole_number
 
@@ -77,10 +83,27 @@ def devices_in_use(settings: Any, offered: list[str]) -> dict[str, str]:
 
 
 # -- the line -----------------------------------------------------------------------
-def save_line(web: WebContext, t: Any, values: dict[str, str],
+def entry_choices(settings: Settings) -> list[tuple[str, str]]:
+    """(node id, node type) of every step a line's calls may start at."""
+    return [(node_id, getattr(node, "type", "")) for node_id, node in settings.flow.nodes.items()]
+
+
+def _field_map(web: WebContext, line_name: str | None) -> dict[str, str]:
+    """Config paths -> form fields: `line:`, and the edited item of `lines:`."""
+    names = [entry.name for entry in web.settings().lines]
+    here = f"lines[{names.index(line_name) if line_name in names else 0}]"
+    return {**LINE_FIELDS, **{f"{here}.{name}": name for name in ("backend", "device", "rings", "transfer", "entry")},
+            here: "device"}
+
+
+def save_line(web: WebContext, t: Any, values: dict[str, Any],
               line_name: str | None = None) -> tuple[int | None, dict[str, list[str]]]:
-    """Save the line form: the one line (`line:`), or the named entry of `lines:`."""
+    """Save the line form: the one line (`line:`), or the named entry of `lines:`. Without
+    an "entry" value (the API left it out) the line's entry stays as it is."""
     errors: dict[str, list[str]] = {}
+    entry_node = values.get("entry")
+    if entry_node is not None:
+        entry_node = entry_node.strip()
     if values["backend"] not in BACKENDS:
         errors["backend"] = [t("Choose one of the listed kinds of line.")]
     if values["transfer"] not in TRANSFERS:
@@ -94,6 +117,8 @@ def save_line(web: WebContext, t: Any, values: dict[str, str],
 
     def change(data: dict[str, Any]) -> None:
         entries = data.get("lines") or []
+        if not entries and entry_node:  # the one line starts elsewhere: it needs an item
+            entries = line_entries(data)
         line = next((e for e in entries if e.get("name") == line_name), None) if entries else None
         if entries and line is None:
             line = entries[0]
@@ -101,8 +126,12 @@ def save_line(web: WebContext, t: Any, values: dict[str, str],
             line = data.setdefault("line", {})
         line.update(backend=values["backend"], rings=rings, transfer=values["transfer"])
         line["device"] = values["device"].strip() or None
+        if entries and entry_node:
+            line["entry"] = entry_node
+        elif entries and entry_node is not None:
+            line.pop("entry", None)  # empty: the shared start
 
-    version, problems = publish_change(web, change, "line settings", LINE_FIELDS)
+    version, problems = publish_change(web, change, "line settings", _field_map(web, line_name))
     return version, {field: [say(m, t) for m in messages] for field, messages in problems.items()}
 
 
@@ -117,7 +146,7 @@ def _chosen_line(web: WebContext, name: str | None) -> str | None:
 def _line_rows(web: WebContext) -> list[dict[str, Any]]:
     """Every line the box answers, with its state (the list with add and remove)."""
     states = dict(web.services.lines_state()) if web.services.lines_state is not None else {}
-    return [{"name": e.name, "backend": e.backend, "device": e.device or "",
+    return [{"name": e.name, "backend": e.backend, "device": e.device or "", "entry": e.entry or "",
              "state": states[e.name].state if e.name in states else ""}
             for e in line_list(web.settings())]
 
@@ -125,10 +154,12 @@ def _line_rows(web: WebContext) -> list[dict[str, Any]]:
 def _line_page(request: Request, web: WebContext, values: dict[str, str], errors: dict[str, list[str]],
                status: int = 200, line_name: str | None = None) -> Response:
     t = web.request_state(request).t
+    settings = web.settings()
     return web.render(request, "settings_line.html", status=status, v=values, errors=errors,
                       backends=BACKENDS, transfers=TRANSFERS, devices=detected_devices(), title=t("Phone line"),
-                      line_names=[entry.name for entry in web.settings().lines], line_name=line_name,
-                      lines=_line_rows(web), announce_tty=web.settings().business.announce_tty)
+                      line_names=[entry.name for entry in settings.lines], line_name=line_name,
+                      lines=_line_rows(web), announce_tty=settings.business.announce_tty,
+                      nodes=entry_choices(settings), shared_entry=settings.flow.entry)
 
 
 def line_page_with(request: Request, web: WebContext, errors: dict[str, list[str]], status: int) -> Response:
@@ -149,10 +180,10 @@ def save_announce_tty(web: WebContext, on: bool) -> tuple[int | None, dict[str, 
 def _line_values(web: WebContext, line_name: str | None) -> dict[str, str]:
     line = web.settings().line
     values = {"backend": line.backend, "device": line.device or "", "rings": str(line.rings),
-              "transfer": line.transfer}
+              "transfer": line.transfer, "entry": ""}
     entry = next((e for e in web.settings().lines if e.name == line_name), None)
     if entry is not None:
-        values.update(backend=entry.backend, device=entry.device or "",
+        values.update(backend=entry.backend, device=entry.device or "", entry=entry.entry or "",
                       rings=str(entry.rings or line.rings), transfer=entry.transfer or line.transfer)
     return values
 
@@ -167,7 +198,9 @@ async def line_page(request: Request) -> Response:
 @router.post("/settings/line", include_in_schema=False)
 async def line_form(request: Request) -> Response:
     web = _web(request)
-    v = await form_values(request, ("backend", "device", "rings", "transfer", "line"))
+    v: dict[str, Any] = await form_values(request, ("backend", "device", "rings", "transfer", "line", "entry"))
+    if "entry" not in await request.form():
+        v["entry"] = None  # a form without the field (an older page) keeps the entry
     name = _chosen_line(web, v.get("line"))
     version, errors = save_line(web, web.request_state(request).t, v, name)
     if version is None:
@@ -200,6 +233,8 @@ class LineIn(BaseModel):
     device: str = ""
     rings: int = 2
     transfer: Literal["transfer", "conference"] = "transfer"
+    entry: str | None = None  # the step this line's calls start at; "" = the shared start; absent = keep
+    line: str | None = None  # with several lines, which one (the first when absent)
 
 
 def _api_result(version: int | None, errors: dict[str, list[str]]) -> Response:
@@ -211,8 +246,12 @@ def _api_result(version: int | None, errors: dict[str, list[str]]) -> Response:
 @router.put("/api/settings/line", tags=["settings"], summary="Line backend, device, rings (publishes a version)")
 async def api_line(request: Request, body: LineIn) -> Response:
     web = _web(request)
-    values = {"backend": body.backend, "device": body.device, "rings": str(body.rings), "transfer": body.transfer}
-    return _api_result(*save_line(web, web.request_state(request).t, values))
+    t = web.request_state(request).t
+    if body.line is not None and body.line not in [entry.name for entry in web.settings().lines]:
+        return _api_result(None, {"line": [t("There is no line called '{name}'.").format(name=body.line)]})
+    values: dict[str, Any] = {"backend": body.backend, "device": body.device, "rings": str(body.rings),
+                              "transfer": body.transfer, "entry": body.entry}
+    return _api_result(*save_line(web, t, values, _chosen_line(web, body.line)))
 
 
 # -- the mail server ------------------------------------------------------------------

@@ -32,7 +32,8 @@ from firmware.web.forms import form_values, problems_by_field
 from firmware.web.lines_edit import (LINE_FORM_FIELDS, LastLine, add_line, entry_from_form, line_field_map,
                                      remove_line)
 from firmware.web.problemtext import say
-from firmware.web.routes.settings_line import BACKENDS, TRANSFERS, detected_devices, devices_in_use, line_page_with
+from firmware.web.routes.settings_line import (BACKENDS, TRANSFERS, detected_devices, devices_in_use, entry_choices,
+                                              line_page_with)
 from firmware.web.settings_forms import publish_change, whole_number
 
 router = APIRouter()
@@ -123,7 +124,7 @@ def _add_page(request: Request, web: WebContext, values: dict[str, str], errors:
     settings = web.settings()
     found = detected_devices()
     used = devices_in_use(settings, found["modem"] + found["fxo"])
-    nodes = [(node_id, getattr(node, "type", "")) for node_id, node in settings.flow.nodes.items()]
+    nodes = entry_choices(settings)
     return web.render(request, "settings_line_add.html", status=status, v=values, errors=errors,
                       backends=BACKENDS, devices=found, used=used, nodes=nodes,
                       shared_entry=settings.flow.entry, line=settings.line, title=t("Add a line"))
