@@ -4,7 +4,8 @@ API:
     EDITABLE                                 node types with a form (others are shown read-only)
     NEW_TARGETS                              destination choices that create a step
     new_id(data, base) -> str                a free node id ("voicemail", "voicemail_2", ...)
-    add_node(data, kind, wanted_id="") -> str            a new step with usable defaults
+    add_node(data, kind, wanted_id="", table="") -> str  a new step with usable defaults
+                                             (`table`: the one a new lookup step reads)
     delete_node(data, node_id)               the step goes; fields that pointed at it are
                                              left pointing at nothing (shown as problems)
     apply_node_form(data, node_id, form, rows, languages) -> (created, errors)
@@ -31,20 +32,25 @@ from typing import Any
 
 from firmware.errors import ConfigProblem
 from firmware.web.forms import problems_by_field
+from firmware.web.lookup_step import NUMBERS as LOOKUP_NUMBERS, WHOLE_STEP_FIELDS, apply_lookup_form, new_lookup
 
-EDITABLE = ("menu", "play", "hangup", "schedule", "voicemail", "forward")
+EDITABLE = ("menu", "play", "hangup", "schedule", "voicemail", "forward", "lookup")
 NEW_TARGETS = ("new:play", "new:voicemail", "new:forward", "new:hangup")
 TEXT_PROMPT = "text:"  # the prompt choice "type the words"
 _BASES = {"menu": "menu", "play": "announcement", "hangup": "goodbye", "schedule": "hours",
-          "voicemail": "voicemail", "forward": "forward"}
+          "voicemail": "voicemail", "forward": "forward", "lookup": "lookup"}
 NODE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")
 MAX_OPTION_ROWS = 20
 MAX_HUNT_ROWS = 10  # ForwardNode.people holds 1-10 entries
 NUMBER_FIELDS = {
     "menu": ("retries", "first_key_timeout_s", "inter_key_timeout_s"),
     "forward": ("ring_timeout_s",),
+    "lookup": LOOKUP_NUMBERS,
 }
-PROMPT_FIELDS = {"menu": ("invalid_prompt", "timeout_prompt"), "forward": ("whisper",)}
+PROMPT_FIELDS = {"menu": ("invalid_prompt", "timeout_prompt"), "forward": ("whisper",),
+                 "lookup": ("found_prompt", "not_found_prompt")}
+PROMPTED = ("menu", "play", "hangup", "forward", "lookup")  # steps whose form has "what callers hear"
+REQUIRED_PROMPT = ("menu", "play", "lookup")
 KEY_FIELDS = {"menu": ("back_key",)}  # one phone key; empty = off
 PHONE_KEYS = tuple("123456789*0#")  # the keypad, in its order
 # field -> whether empty means "say goodbye and hang up" (None) rather than "missing"
@@ -54,7 +60,9 @@ TARGET_FIELDS: dict[str, dict[str, bool]] = {
     "schedule": {"open": False, "closed": False, "holiday": True},
     "voicemail": {"next": True},
     "forward": {"fallback": False},
+    "lookup": {"next": True, "fallback": True, "operator": True},
 }
+OPTIONAL_TARGETS = ("operator", "holiday")  # empty: left out (the flow's operator / closed)
 
 
 def _flow(data: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +103,7 @@ def _an_end(data: dict[str, Any]) -> str:
     return add_node(data, "hangup")
 
 
-def add_node(data: dict[str, Any], kind: str, wanted_id: str = "") -> str:
+def add_node(data: dict[str, Any], kind: str, wanted_id: str = "", table: str = "") -> str:
     nodes = _nodes(data)
     prompts = data.get("prompts") if isinstance(data.get("prompts"), dict) else {}
     person = _first(data.get("people"))
@@ -123,6 +131,8 @@ def add_node(data: dict[str, Any], kind: str, wanted_id: str = "") -> str:
         if "connecting" in prompts:
             node["prompt"] = "connecting"
         node["fallback"] = _an_end(data)
+    elif kind == "lookup":
+        new_lookup(node, nid, table)
     else:
         del nodes[nid]
         raise ValueError(f"no such step type: {kind}")
@@ -214,10 +224,10 @@ def apply_node_form(data: dict[str, Any], node_id: str, form: Mapping[str, str],
     if errors:
         return None, errors
     _put(node, "note", form.get("note", "").strip())
-    if kind in ("menu", "play", "hangup", "forward"):
+    if kind in PROMPTED:
         texts = {lang: form.get(f"prompt_text_{lang}", "") for lang in languages}
         pid = _prompt(data, node_id, form.get("prompt", ""), texts)
-        if kind in ("menu", "play"):
+        if kind in REQUIRED_PROMPT:
             node["prompt"] = pid if pid is not None else ""
         else:
             _put(node, "prompt", pid)
@@ -231,8 +241,8 @@ def apply_node_form(data: dict[str, Any], node_id: str, form: Mapping[str, str],
         node["options"] = {k: _destination(data, v, False, created) for k, v in options.items()}
     for field, nullable in TARGET_FIELDS.get(kind, {}).items():
         value = _destination(data, form.get(field, ""), nullable, created)
-        if value is None and (field in ("operator", "holiday")):
-            node.pop(field, None)  # empty: the flow's operator / the closed branch
+        if value is None and (field in OPTIONAL_TARGETS or kind == "lookup"):
+            node.pop(field, None)  # empty: the flow's operator / the closed branch / goodbye
         else:
             node[field] = value
     if kind == "voicemail":
@@ -240,6 +250,8 @@ def apply_node_form(data: dict[str, Any], node_id: str, form: Mapping[str, str],
         _put(node, "greeting", form.get("greeting", "auto") if form.get("greeting") != "auto" else None)
     if kind == "forward":
         _put_hunt(node, form, rows)
+    if kind == "lookup":
+        apply_lookup_form(node, form)
     return (created[0] if created else None), errors
 
 
@@ -303,7 +315,8 @@ def node_fields(problems: Iterable[ConfigProblem], data: dict[str, Any], node_id
     for key in ("prompt", "note", "final", "operator", "next", "open", "closed", "holiday", "mailbox",
                 "greeting", "person", "fallback", "whisper", "invalid_prompt", "timeout_prompt", "retries",
                 "first_key_timeout_s", "inter_key_timeout_s", "ring_timeout_s", "operator_key",
-                "repeat_key", "more_time_key", "back_key"):
+                "repeat_key", "more_time_key", "back_key", "table", "url", "private",
+                *LOOKUP_NUMBERS, "found_prompt", "not_found_prompt", "another_key", "done_key"):
         fields[f"{base}.{key}"] = key
     options = node.get("options") if isinstance(node.get("options"), dict) else {}
     for i, key in enumerate(options):
@@ -316,4 +329,12 @@ def node_fields(problems: Iterable[ConfigProblem], data: dict[str, Any], node_id
         fields[f"prompts.{node['prompt']}"] = "prompt"
     mine = [p for p in problems if p.path == base or p.path.startswith(base + ".")
             or p.path.startswith(f"prompts.{node.get('prompt')}")]
-    return problems_by_field(mine, fields)
+    out = problems_by_field(mine, fields)
+    for message in list(out.get("", [])):  # a whole-step check that one field can fix
+        field = next((f for start, f in WHOLE_STEP_FIELDS if message.startswith(start)), None)
+        if field:
+            out[""].remove(message)
+            out.setdefault(field, []).append(message)
+    if not out.get("", True):
+        del out[""]
+    return out

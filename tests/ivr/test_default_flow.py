@@ -8,9 +8,11 @@ from firmware.dsp.tones import sine_mix
 from firmware.line.sim import Silence, SimParty, Speak
 from firmware.voicemail.recorder import read_wav_samples
 
-from tests.ivr.conftest import CLOSED, Phone
+from tests.ivr.conftest import CLOSED, OPEN, Phone
 
 SALES = "0200000002"
+RECEPTION = "0200000001"
+NIGHT = OPEN.replace(hour=22)  # a Tuesday, 22:00 in Taipei
 
 
 def _voice(seconds: float) -> np.ndarray:
@@ -64,3 +66,29 @@ def test_a_mobile_voicemail_never_takes_the_call(phone: Phone) -> None:
     summary, _ = phone.call("wait 1; press 2; wait 60; hangup", parties={SALES: party})
     assert phone.first("forward_result")["result"] in ("declined", "no_answer")
     assert "general_voicemail" in summary.path
+
+
+def test_zero_at_night_rings_nobody_and_the_caller_can_still_leave_a_message(phone: Phone, tmp_path) -> None:
+    """Issue 4: 0 during the closed-time mailbox greeting reaches the flow's operator at
+    any hour; at 22:00 it must not ring the reception mobile, and the caller can still
+    leave a message (the default's operator_hours sends it back to the mailbox)."""
+    from firmware.dsp.audiofile import write_wav
+
+    voice = tmp_path / "voice.wav"
+    write_wav(voice, _voice(4.0))
+    # the greeting starts ~27 s in; 0 during it; # skips the second greeting to the beep
+    summary, _ = phone.call(f"wait 30; press 0; wait 3; press #; wait 1.5; speak {voice}; hangup",
+                            when=NIGHT, parties={RECEPTION: SimParty.answers("wait 3; press 1; wait 10")})
+    assert phone.first("operator")["node"] == "general_voicemail"  # 0 in the greeting
+    assert phone.dialled == [] and not phone.of("forward_dial") and not phone.of("forward_result")
+    assert summary.path[2:] == ("closed", "general_voicemail", "operator_hours", "general_voicemail")
+    assert summary.outcome == "voicemail"
+    (message,) = phone.box.store.messages.list("general")
+    assert 3900 <= message.duration_ms <= 5500, message.duration_ms
+
+
+def test_zero_in_office_hours_still_reaches_reception(phone: Phone) -> None:
+    party = SimParty.answers("wait 3; press 1; wait 10")
+    summary, _ = phone.call("wait 1; press 9; wait 2; press 0; wait 60", parties={RECEPTION: party})
+    assert phone.dialled == [RECEPTION]
+    assert summary.outcome == "forwarded" and summary.path[-2:] == ("operator_hours", "operator")

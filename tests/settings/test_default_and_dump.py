@@ -37,7 +37,7 @@ def test_default_config_is_valid_and_does_what_it_says(default: Settings) -> Non
     nodes = default.flow.nodes
     menu = nodes["main_menu"]
     assert isinstance(menu, MenuNode) and set(menu.options) == {"1", "2", "3"}
-    assert menu.operator_key == "0" and isinstance(nodes[default.flow.operator or ""], ForwardNode)
+    assert menu.operator_key == "0" and isinstance(nodes[default.flow.operator or ""], ScheduleNode)
     assert nodes[menu.options["2"]].type == "forward"  # type: ignore[attr-defined]
     assert nodes[menu.options["3"]].type == "voicemail"  # type: ignore[attr-defined]
     assert "general" in default.mailboxes
@@ -54,6 +54,17 @@ def test_default_hours_have_a_lunch_break(default: Settings) -> None:
     assert opened == [9, 10, 11, 13, 14, 15, 16, 17]
     assert not is_open(default.hours, dt.datetime(2026, 10, 10, 10, tzinfo=tz))  # National Day
     assert not is_open(default.hours, dt.datetime(2026, 3, 7, 10, tzinfo=tz))  # Saturday
+
+
+def test_default_operator_rings_reception_only_while_open(default: Settings) -> None:
+    """0 reaches the flow's operator at any hour (menus, mailbox greetings): the default
+    routes it through the business's schedule, so nobody's mobile rings at night or on a
+    holiday (issue 4)."""
+    gate = default.flow.nodes[default.flow.operator or ""]
+    assert isinstance(gate, ScheduleNode)
+    assert isinstance(default.flow.nodes[gate.open], ForwardNode)
+    assert default.flow.nodes[gate.closed].type == "voicemail"  # type: ignore[attr-defined]
+    assert default.flow.nodes[gate.holiday or ""].type == "voicemail"  # type: ignore[attr-defined]
 
 
 def test_default_round_trips(default: Settings) -> None:

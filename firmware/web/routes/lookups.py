@@ -1,6 +1,7 @@
 """Lookup tables: what the `lookup` step reads back to a caller who keys a number.
 
-Pages: GET /lookups (tables with entry counts, the steps that read them, a new table) ;
+Pages: GET /lookups (tables with entry counts, the steps that read them, published or
+only in the draft, a button that adds a step reading a table no step reads, a new table) ;
 POST /lookups/upload (table, file or text: create or replace a table) ;
 GET /lookups/{table}?page=N&edit=KEY (entries, paged) ; POST /lookups/{table}/replace
 (file or text) ; POST /lookups/{table}/entry (key, text, text_en, text_zh, valid_until:
@@ -20,9 +21,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from firmware.errors import UploadRejected, UsageError
+from firmware.errors import ConfigError, UploadRejected, UsageError
 from firmware.store.lookup_import import MAX_UPLOAD_BYTES, parse_text, parse_upload
 from firmware.store.lookups import ANY_LANGUAGE, LookupEntry
+from firmware.web.configs import text_data
 from firmware.web.context import N_, Refused, WebContext
 from firmware.web.forms import form_values
 
@@ -49,6 +51,23 @@ def used_by(web: WebContext) -> dict[str, list[str]]:
         table = getattr(node, "table", None) if getattr(node, "type", "") == "lookup" else None
         if table:
             out.setdefault(str(table), []).append(str(node_id))
+    return out
+
+
+def draft_users(web: WebContext) -> dict[str, list[str]]:
+    """Table name -> the lookup steps of the unpublished draft that read it (none without
+    a draft), so a step just added on the Menus page shows here before it is published."""
+    if not web.publisher.has_draft():
+        return {}
+    try:
+        flow = text_data(web.publisher.draft_text()).get("flow")
+    except ConfigError:
+        return {}
+    nodes = flow.get("nodes") if isinstance(flow, dict) else None
+    out: dict[str, list[str]] = {}
+    for node_id, node in (nodes.items() if isinstance(nodes, dict) else ()):
+        if isinstance(node, dict) and node.get("type") == "lookup" and isinstance(node.get("table"), str):
+            out.setdefault(node["table"], []).append(str(node_id))
     return out
 
 
@@ -88,6 +107,7 @@ def _index(request: Request, web: WebContext, *, problems: list[str] | None = No
     users = used_by(web)
     missing = sorted(name for name in users if name not in tables)
     return web.render(request, "lookups.html", status=status, tables=tables, users=users, missing=missing,
+                      drafted=draft_users(web),
                       problems=problems or [], errors=errors or {}, name=name,
                       max_mb=MAX_UPLOAD_BYTES // 2**20, title=t("Lookup tables"))
 

@@ -1,7 +1,8 @@
 """Menus: the call flow, edited step by step with forms, drawn as a diagram that follows
 the edits. Every change goes to the draft (see `routes.history` for publishing).
 
-Pages: GET /menus ; POST /menus/flow (entry, operator) ; POST /menus/add (type, id) ;
+Pages: GET /menus ; POST /menus/flow (entry, operator) ; POST /menus/add (type, id; table: the one a new
+lookup step reads, else the first table kept on the Lookups page) ;
 GET /menus/node/{id} ; POST /menus/node/{id} (the step's form) ;
 POST /menus/node/{id}/delete ; POST /menus/node/{id}/preview -> JSON {svg, fields, general}
 (the form applied to a copy of the draft, not saved: the live diagram) ;
@@ -22,7 +23,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from firmware.errors import ConfigError, ConfigProblem
 from firmware.settings import problems as config_problems
 from firmware.settings.yamlio import write as write_yaml
-from firmware.web import flowedit, flowsvg
+from firmware.web import flowedit, flowsvg, lookup_step
 from firmware.web.configs import FILENAME, text_data, to_text
 from firmware.web.context import N_, Refused, WebContext
 from firmware.web.forms import form_lists, form_values
@@ -33,7 +34,9 @@ router = APIRouter()
 
 FORM_FIELDS = ("note", "prompt", "final", "operator", "next", "open", "closed", "holiday", "mailbox",
                "greeting", "person", "fallback", "whisper", "invalid_prompt", "timeout_prompt", "retries",
-               "first_key_timeout_s", "inter_key_timeout_s", "ring_timeout_s", "back_key")
+               "first_key_timeout_s", "inter_key_timeout_s", "ring_timeout_s", "back_key",
+               "source", "table", "url", "private", "found_prompt", "not_found_prompt",
+               *lookup_step.NUMBERS, *lookup_step.MENU_KEYS)
 BLANK_OPTION_ROWS = 2  # empty key rows offered under a menu's options
 BLANK_HUNT_ROWS = 2  # empty "then try" rows offered under a forward step's people
 
@@ -178,14 +181,16 @@ async def flow_form(request: Request) -> Response:
 @router.post("/menus/add", include_in_schema=False)
 async def add_form(request: Request) -> Response:
     web = _web(request)
-    v = await form_values(request, ("type", "id"))
+    v = await form_values(request, ("type", "id", "table"))
     if v["type"] not in flowedit.EDITABLE:
         raise Refused(422, N_("Choose what kind of step to add."))
     wanted = v["id"].strip()
     if wanted and not flowedit.NODE_ID.match(wanted):
         raise Refused(422, N_("A name starts with a letter, then letters, digits, _ or -."))
+    tables = web.services.store.lookups.tables()
+    table = v["table"].strip() if v["table"].strip() in tables else next(iter(tables), "")
     made: list[str] = []
-    web.publisher.edit_draft(lambda data: made.append(flowedit.add_node(data, v["type"], wanted)))
+    web.publisher.edit_draft(lambda data: made.append(flowedit.add_node(data, v["type"], wanted, table)))
     return RedirectResponse(f"/menus/node/{made[0]}?notice=added", status_code=303)
 
 
@@ -213,6 +218,8 @@ def _node_page(request: Request, web: WebContext, nid: str, status: int = 200,
         prompt_ids=list(prompts), prompt_langs=_languages(data), rows=rows,
         hunt=hunt[:flowedit.MAX_HUNT_ROWS], people=list((data.get("people") or {}).items()),
         mailboxes=list((data.get("mailboxes") or {}).items()), flow=data.get("flow", {}),
+        tables=web.services.store.lookups.tables(), source=lookup_step.source_of(node),
+        lookup_keys=lookup_step.MENU_KEYS,
         yaml_text=write_yaml({nid: node}), svg=diagram(data, problems, t, lang, selected=nid),
         **draft_state(web, t))
 
