@@ -12,7 +12,7 @@ API:
         .services, .outbox, .store, .notifier (e-mail + webhooks)
         .engine(line, line_name=..., on_event=...) -> Engine   (sees for_line(config, name))
         .line_settings(line_name) -> () -> Settings            that view, newest config
-        .recover()                            crash leftovers: recordings, open calls
+        .recover()                            crash leftovers: recordings (notified), open calls
     data_config_path(data_dir) -> Path        where the published config lives
     await simulated_call(box, caller, parties=None, realtime=False, on_event=None)
                                               one SimCaller through the engine on a SimLine
@@ -52,7 +52,7 @@ from firmware.notify.webhook import WEBHOOK_KIND, WebhookSender
 from firmware.restore_handoff import restore_via_engine
 from firmware.settings import DEFAULT_LINE_NAME, Settings, for_line, line_list, load
 from firmware.store import Store
-from firmware.voicemail.mailbox import MailboxPolicy, Voicemail
+from firmware.voicemail.mailbox import DEFAULT_MIN_MESSAGE_MS, MailboxPolicy, Voicemail
 
 log = logging.getLogger("ivrbox")
 
@@ -183,10 +183,24 @@ class Box:
                                  prompts=self.prompts, notify=notifier, **kwargs)
 
     def recover(self) -> None:
-        """After a crash or power cut: list cut-short recordings, close open calls."""
-        recovered = self.voicemail.recover()
+        """After a crash or power cut: recordings cut short become messages, each e-mailed
+        and sent to webhooks as a message saved in a call is (through the outbox, so
+        nothing waits on the network here); calls left open are closed. A recording
+        shorter than its mailbox's min_message_s is dropped unless it holds speech."""
+        settings = self.config.current()
+
+        def shortest_ms(mailbox: str) -> int:
+            box = settings.mailboxes.get(mailbox)
+            return int(box.min_message_s * 1000) if box is not None else DEFAULT_MIN_MESSAGE_MS
+
+        recovered = self.voicemail.recover(shortest_ms)
         if recovered:
             log.warning("recovered %d message(s) cut short by a restart", len(recovered))
+        for message in recovered:
+            try:
+                self.notifier.voicemail(message.id, message.mailbox)
+            except Exception:  # it is in the inbox; one failed notice must not stop the start
+                log.exception("cannot queue the notice of recovered message %d", message.id)
         closed = self.store.calls.close_open("restart")
         if closed:
             log.warning("closed %d call(s) left open by a restart", closed)

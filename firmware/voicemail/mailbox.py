@@ -6,7 +6,9 @@ API index:
       .start_recording(mailbox, call_id=, caller_number=, caller_name=) -> WavRecorder
       .save(recording) -> Message | None      None: shorter than min_message_ms, dropped
       .add_text(mailbox, text, ...) -> Message   a TTY/TDD message
-      .recover() -> list[Message]              start-up: list recordings a crash cut short
+      .recover(min_ms=None) -> list[Message]   start-up: list recordings a crash cut short
+                                               (min_ms(mailbox): that mailbox's shortest
+                                               message; the caller notifies each one)
       .list(mailbox) / .counts(mailbox) / .get(id) / .audio_path(message)
       .mark_heard(id) / .delete(id) / .undelete(id) / .purge() -> how many removed
       .check_pin(mailbox, entered, verify) -> PinCheck     verify: the hashed-PIN check
@@ -28,10 +30,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from firmware.errors import StoreError, UsageError
+from firmware.dsp.level import speech_segments
+from firmware.errors import AudioFormatError, StoreError, UsageError
 from firmware.store import Message, Store, safe_name
 from firmware.store.files import fsync_dir
-from firmware.voicemail.recorder import Recording, WavRecorder, recover
+from firmware.voicemail.recorder import SAMPLE_RATE, Recording, WavRecorder, read_wav_samples, recover
 
 MINUTE_MS = 60_000
 DEFAULT_MIN_MESSAGE_MS = 1500  # shorter: a hang-up at the beep, not a message
@@ -39,6 +42,7 @@ DEFAULT_UNDO_MS = 24 * 60 * MINUTE_MS  # a deleted message can be restored for a
 DEFAULT_MAX_PIN_FAILURES = 3
 DEFAULT_LOCKOUT_MS = 15 * MINUTE_MS
 DEFAULT_MIN_FREE_BYTES = 16 * 1024 * 1024  # refuse to record when the disk is this full
+RECOVERED_VOICE_MS = 300  # a recovered recording with this much speech is kept, however short
 
 
 @dataclass(frozen=True)
@@ -90,10 +94,13 @@ class Voicemail:
 
     def save(self, recording: Recording) -> Message | None:
         """Make a finished recording a message (or drop it if too short)."""
-        meta = recording.meta
-        if recording.duration_ms < self.policy.min_message_ms or not meta.get("mailbox"):
+        if recording.duration_ms < self.policy.min_message_ms or not recording.meta.get("mailbox"):
             recording.discard()
             return None
+        return self._add(recording)
+
+    def _add(self, recording: Recording) -> Message:
+        meta = recording.meta
         message = self.store.messages.add(
             str(meta["mailbox"]),
             received_ms=int(meta.get("received_ms") or self._now()),
@@ -113,16 +120,40 @@ class Voicemail:
         return self.store.messages.add(safe_name(mailbox), text=text, call_id=call_id,
                                        caller_number=caller_number, caller_name=caller_name)
 
-    def recover(self) -> list[Message]:
-        """Recordings a crash or power cut interrupted become messages (short ones dropped)."""
+    def recover(self, min_ms: Callable[[str], int] | None = None) -> list[Message]:
+        """Recordings a crash or power cut interrupted become messages; returned so the
+        caller can notify each one as it would a message saved in a call.
+
+        Shorter than `min_ms(mailbox)` (default: the policy's) is dropped as a hang-up
+        at the beep, unless it holds speech: a real message cut short by the crash
+        loses more if dropped than a stray short one costs if kept. A recording already
+        listed (the crash came between its row and its marker's removal) is not listed
+        twice, but returned: its notification had not been sent yet."""
         root = self.store.data.voicemail
-        saved = []
+        listed: dict[str, dict[str, Message]] = {}
+        out: list[Message] = []
         for rec in recover(root):
             if not rec.meta.get("mailbox") and rec.path.parent != root:
                 # Marker lost or unreadable: the directory still names the mailbox.
                 rec = Recording(rec.path, rec.samples, {**rec.meta, "mailbox": rec.path.parent.name})
-            saved.append(self.save(rec))
-        return [m for m in saved if m is not None]
+            mailbox = str(rec.meta.get("mailbox") or "")
+            if not mailbox:
+                rec.discard()
+                continue
+            if mailbox not in listed:
+                listed[mailbox] = {m.path: m for m in self.store.messages.list(mailbox, include_deleted=True)
+                                   if m.path}
+            known = listed[mailbox].get(self.store.data.relative(rec.path))
+            if known is not None:
+                rec.settle()
+                out.append(known)
+                continue
+            shortest = self.policy.min_message_ms if min_ms is None else min_ms(mailbox)
+            if rec.duration_ms < shortest and not _has_voice(rec):
+                rec.discard()
+                continue
+            out.append(self._add(rec))
+        return out
 
     # -- listing and lifecycle ---------------------------------------------------------
 
@@ -186,3 +217,14 @@ class Voicemail:
             return PinCheck(True)
         state = lockouts.record_failure(mailbox, max_failures, lockout_ms, now)
         return PinCheck(False, state.locked_until_ms if state.locked(now) else None, state.failures)
+
+
+def _has_voice(recording: Recording) -> bool:
+    """True if the recording holds speech (RECOVERED_VOICE_MS of it), not only silence,
+    line noise or the click of a hang-up. An unreadable file counts as voice: kept."""
+    try:
+        samples = read_wav_samples(recording.path)
+    except (AudioFormatError, OSError):
+        return True
+    voiced = sum(s.end - s.start for s in speech_segments(samples))
+    return voiced * 1000 >= RECOVERED_VOICE_MS * SAMPLE_RATE

@@ -163,3 +163,50 @@ def test_pin_lockout_after_three_failures(env) -> None:
     vm2.check_pin("100", "4321", verify)
     assert store.lockouts.state("100").failures == 0
     vm2.store.close()
+
+
+def in_frames(rec, audio: np.ndarray) -> None:
+    for start in range(0, len(audio), FRAME):
+        rec.write(audio[start:start + FRAME])
+
+
+def test_recover_uses_each_mailbox_minimum_but_keeps_speech(env) -> None:
+    from firmware.dsp.tones import sine_mix
+
+    vm, store, clock = env
+    spoken = vm.start_recording("200")  # 1 s of a voice, cut by the crash
+    in_frames(spoken, sine_mix([180, 360, 540], 1500.0, [-18.0, -22.0, -26.0]))
+    spoken._f.close()
+    click = vm.start_recording("200")  # a click, then line noise: a hang-up at the beep
+    in_frames(click, np.concatenate([np.full(40, 20000, dtype=np.int16),
+                                     np.random.default_rng(1).integers(-30, 30, 11960).astype(np.int16)]))
+    click._f.close()
+    lenient = vm.start_recording("300")  # silent, but that mailbox keeps anything from 0.5 s
+    speak(lenient, 1.2)
+    lenient._f.close()
+    asked: list[str] = []
+
+    def min_ms(mailbox: str) -> int:
+        asked.append(mailbox)
+        return 500 if mailbox == "300" else 2000
+
+    found = vm.recover(min_ms)
+    assert sorted((m.mailbox, m.duration_ms) for m in found) == [("200", 1000), ("300", 1000)]
+    assert set(asked) == {"200", "300"}
+    assert [p.name for p in (store.data.voicemail / "200").iterdir()] == [Path(spoken.path).name]
+
+
+def test_recover_does_not_list_a_message_twice(env) -> None:
+    """Killed after the message's row but before its marker was removed: the next start
+    returns the message (its notice was never sent) without a second row."""
+    vm, store, clock = env
+    rec = vm.start_recording("200", caller_number="5550000")
+    speak(rec, 2.5)
+    finished = rec.finish()
+    marker = Path(str(finished.path) + ".json")
+    saved_marker = marker.read_text()
+    message = vm.save(finished)
+    marker.write_text(saved_marker)  # as if the process died before settle()
+    (again,) = vm.recover()
+    assert again.id == message.id and vm.list("200") == [message]
+    assert not marker.exists() and vm.recover() == []
