@@ -2,8 +2,11 @@
 access by phone.
 
 API:
-    run_voicemail(ctx, node_id, node)      greeting, beep, record, save, e-mail
-    run_callback(ctx, node_id, node)       read back the number, confirm, store
+    run_voicemail(ctx, node_id, node)      greeting (greetings.py), beep, record, save,
+                                           e-mail; * in the greeting: the owner's login
+    run_callback(ctx, node_id, node)       read back the number, confirm, store (a number
+                                           is keyed only if other_key allows; without
+                                           caller ID and other_key null: told, then next)
     run_mailbox_login(ctx, node_id, node)  PIN (hashed, locked out after failures),
                                            then the owner's menu (owner.py)
     pin_result(ctx, box_id, pin, ...)      the PIN check both voice and TTY logins use
@@ -22,15 +25,19 @@ calibrated) the mailbox's silence_end_s ends the message.
 from __future__ import annotations
 
 from firmware.errors import StoreError
-from firmware.ivr import readout
+from firmware.ivr import greetings, readout
 from firmware.ivr.context import CallContext
-from firmware.ivr.owner import owner_session, phone_greeting_path
+from firmware.ivr.owner import owner_session
+from firmware.ivr.prompts import Audio
+from firmware.ivr.tty import announce as announce_tty
 from firmware.ivr.phrases import phrase
 from firmware.settings.flow import CallbackNode, MailboxLoginNode, VoicemailNode
 from firmware.settings.pins import verify_pin
 
 S_TO_MS = 1000.0
-GREETING_KEYS = {"operator": "0", "skip": "#", "owner": "*"}
+GREETING_KEYS = {"operator": "0", "skip": "#", "owner": "*"}  # owner: only with a PIN set
+GREETING_LOGIN_ATTEMPTS = 3
+GREETING_LOCKOUT_S = 900
 MIN_CALLBACK_DIGITS = 3
 MAX_CALLBACK_DIGITS = 15
 CALLBACK_TRIES = 3
@@ -50,25 +57,40 @@ def _silence_end_ms(ctx: CallContext, silence_end_s: float) -> float:
     return silence_end_s * S_TO_MS
 
 
-async def _play_greeting(ctx: CallContext, mailbox_id: str, kind: str) -> str | None:
-    """Play the mailbox greeting; returns a key that changes course, if pressed during
-    it or typed ahead (a caller who knows to press 0 for the operator need not wait)."""
-    mailbox = ctx.settings.mailboxes[mailbox_id]
-    greeting = mailbox.greetings.active(kind, ctx.local_now())  # type: ignore[arg-type]
+async def _greeting_audio(ctx: CallContext, mailbox_id: str, kind: str) -> Audio:
+    choice = greetings.choose(ctx, mailbox_id, kind)
+    ctx.log("greeting", mailbox=mailbox_id, source=choice.source, slot=choice.slot)
+    if choice.prompt:
+        ctx.log("prompt", prompt=choice.prompt, language=ctx.prompt_language(choice.prompt))
+        return await ctx.prompt_audio(choice.prompt)
+    name = ctx.settings.mailboxes[mailbox_id].name
+    text = phrase(f"{kind}_greeting", ctx.language, name=name)  # also if the file is unreadable
+    return await ctx.render(text, ctx.language, choice.file)
+
+
+async def _play_greeting(ctx: CallContext, mailbox_id: str, kind: str, keys: str) -> str | None:
+    """Play the mailbox greeting; returns the key that ended it, pressed during it or
+    typed ahead (a caller who knows to press 0 for the operator need not wait). Of the
+    keys typed ahead only `keys` count; during it any key but an ignored `*` (not in
+    `keys`) ends it, and after an ignored `*` the greeting goes on where it was."""
     call = ctx.call
-    pending = [k for k in call.take_keys() if k in GREETING_KEYS.values()]
+    pending = [k for k in call.take_keys() if k in keys]
     if pending:
         return pending[0]
-    if greeting.prompt:
-        await ctx.say(greeting.prompt)
-    else:
-        file = ctx.services.store.data.absolute(greeting.file) if greeting.file else None
-        if file is None and phone_greeting_path(ctx, mailbox_id, kind).exists():
-            file = phone_greeting_path(ctx, mailbox_id, kind)
-        text = phrase(f"{kind}_greeting", ctx.language, name=mailbox.name)
-        await call.play(await ctx.render(text, ctx.language, file))
-    keys = call.take_keys()
-    return keys[:1] or None
+    audio = await _greeting_audio(ctx, mailbox_id, kind)
+    at = 0
+    while at < len(audio):
+        started = call.now
+        if not await call.play(audio[at:]):
+            if call.tty.announce:  # business.announce_tty, as after any spoken prompt
+                ctx.log("tty_announced")
+                await announce_tty(call)
+            return None
+        pressed = [k for k in call.take_keys() if k in keys or k != GREETING_KEYS["owner"]]
+        if pressed:
+            return pressed[0]
+        at += call.now - started  # only an ignored "*": on from where it stopped
+    return None
 
 
 async def record_message(ctx: CallContext, mailbox_id: str) -> bool:
@@ -125,17 +147,27 @@ async def record_message(ctx: CallContext, mailbox_id: str) -> bool:
 
 
 async def run_voicemail(ctx: CallContext, node_id: str, node: VoicemailNode) -> str | None:
+    """Greeting, beep, message. `*` during the greeting is the owner's login, only where
+    the mailbox has a PIN, and once: after a wrong or abandoned login the caller hears
+    the greeting again (its `*` ignored now) and may leave a message."""
     kind = node.greeting
     if kind == "auto":
         kind = "busy" if ctx.last_forward_result == "busy" else "unavailable"
-    key = await _play_greeting(ctx, node.mailbox, kind)
-    if key == GREETING_KEYS["operator"] and ctx.settings.flow.operator:
-        ctx.log("operator")
-        return ctx.settings.flow.operator
-    if key == GREETING_KEYS["owner"]:
+    login = ctx.settings.mailboxes[node.mailbox].pin_hash is not None
+    while True:
+        keys = GREETING_KEYS["operator"] + GREETING_KEYS["skip"] + (GREETING_KEYS["owner"] if login else "")
+        key = await _play_greeting(ctx, node.mailbox, kind, keys)
+        if key == GREETING_KEYS["operator"] and ctx.settings.flow.operator:
+            ctx.log("operator")
+            return ctx.settings.flow.operator
+        if key != GREETING_KEYS["owner"] or not login:
+            break
         ctx.log("owner_login", mailbox=node.mailbox)
-        await login_and_serve(ctx, node.mailbox, attempts=3, lockout_s=900)
-        return None
+        if await login_and_serve(ctx, node.mailbox, attempts=GREETING_LOGIN_ATTEMPTS,
+                                 lockout_s=GREETING_LOCKOUT_S, empty_abandons=True):
+            return None
+        login = False
+        ctx.call.clear_keys()
     await record_message(ctx, node.mailbox)
     return node.next
 
@@ -180,11 +212,15 @@ def pin_result(ctx: CallContext, box_id: str | None, pin: str, *, attempt: int,
 
 
 async def login_and_serve(ctx: CallContext, mailbox_id: str | None, *, attempts: int,
-                          lockout_s: float) -> bool:
-    """Ask for the PIN (and the mailbox number when not known); serve the owner."""
+                          lockout_s: float, empty_abandons: bool = False) -> bool:
+    """Ask for the PIN (and the mailbox number when not known); serve the owner. With
+    `empty_abandons`, no PIN at all ends the login without counting as a wrong one."""
     for attempt in range(1, attempts + 1):
         box_id = mailbox_id or mailbox_by_number(ctx, await _enter(ctx, "enter_mailbox", MAILBOX_DIGITS))
         pin = await _enter(ctx, "enter_pin", PIN_DIGITS, secret=True)
+        if empty_abandons and not pin:
+            ctx.log("login_abandoned", mailbox=box_id)
+            return False
         result = pin_result(ctx, box_id, pin, attempt=attempt, attempts=attempts,
                             lockout_s=lockout_s)
         if result == "ok" and box_id is not None:

@@ -82,9 +82,27 @@ PHRASES: dict[str, dict[str, str]] = {
         "zh-TW": "密碼錯誤次數過多，信箱已暫時鎖定，請稍後再試。",
     },
     "mailbox_menu": {
-        "en": "To hear your messages, press 1. To record your greeting, press 3. "
-              "To switch the office to night mode, press 7, or to day mode, press 8. To hang up, press star.",
-        "zh-TW": "聽取留言請按 1。錄製問候語請按 3。切換為下班模式請按 7，上班模式請按 8。結束請按星號。",
+        "en": "To hear your messages, press 1. For your greetings, press 3. "
+              "To close the office until your opening hours next change, press 7. "
+              "To open it until then, press 8. To follow your opening hours again, press 9. "
+              "To hang up, press star.",
+        "zh-TW": "聽取留言請按 1。設定問候語請按 3。暫停營業到營業時間下次變更請按 7，"
+                 "開始營業到營業時間下次變更請按 8，恢復依營業時間運作請按 9。結束請按星號。",
+    },
+    "greetings_menu": {
+        "en": "To record your greeting for when nobody can answer, press 1. "
+              "For when you are on another call, press 2. To record a temporary greeting, "
+              "which plays instead of both until you turn it off, press 3. To go back, press star.",
+        "zh-TW": "錄製無人接聽時的問候語請按 1，錄製忙線時的問候語請按 2。"
+                 "錄製暫時問候語請按 3，暫時問候語會取代前兩者，直到您關閉為止。回上一層請按星號。",
+    },
+    "temporary_greeting_on": {
+        "en": "Your temporary greeting is on. To turn it off, press 4.",
+        "zh-TW": "您的暫時問候語目前開啟中，關閉請按 4。",
+    },
+    "temporary_greeting_off": {
+        "en": "Your temporary greeting is off.",
+        "zh-TW": "暫時問候語已關閉。",
     },
     "message_menu": {
         "en": "To hear it again, press 1. To keep it, press 2. To delete it, press 3. "
@@ -131,12 +149,24 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "Sorry, something went wrong on our side. Please call again later. Goodbye.",
         "zh-TW": "抱歉，系統發生問題，請稍後再來電。再見。",
     },
-    "night_mode": {
-        "en": "The office is now in night mode.",
-        "zh-TW": "已切換為下班模式。",
+    "override_closed": {
+        "en": "The office is now closed until your opening hours next change.",
+        "zh-TW": "已暫停營業，直到營業時間下次變更。",
     },
-    "day_mode": {
-        "en": "The office now follows its business hours.",
+    "override_open": {
+        "en": "The office is now open until your opening hours next change.",
+        "zh-TW": "已開始營業，直到營業時間下次變更。",
+    },
+    "override_closed_held": {
+        "en": "The office is now closed until you switch it back.",
+        "zh-TW": "已暫停營業，直到您切換回來。",
+    },
+    "override_open_held": {
+        "en": "The office is now open until you switch it back.",
+        "zh-TW": "已開始營業，直到您切換回來。",
+    },
+    "override_auto": {
+        "en": "The office now follows its opening hours.",
         "zh-TW": "已恢復依營業時間運作。",
     },
     "callback_number_is": {

@@ -9,7 +9,8 @@ The mailbox number (unless the node names it) and the PIN are typed as digits an
 never sent back. The check is the spoken login's (`mailnodes.pin_result`): the same
 hash, the same lock-out store and count, so failures by voice and by TTY add up and a
 locked mailbox is locked both ways. After the PIN: the message count, then 1 messages,
-7 night mode, 8 day mode, 0 end (a TTY cannot type "*"). Each message is shown with
+7 closed and 8 open until the opening hours next change, 9 the opening hours again (the
+spoken menu's keys), 0 end (a TTY cannot type "*"). Each message is shown with
 its caller and time; a typed (TTY) message is sent as text, while a voice message
 cannot be played to a TTY, so the box says so and offers save, delete or next
 (it stays new unless saved, so it is still new when heard by phone). Greetings are
@@ -22,7 +23,13 @@ import datetime as dt
 
 from firmware.ivr.context import CallContext
 from firmware.ivr.mailnodes import MAILBOX_DIGITS, PIN_DIGITS, mailbox_by_number, pin_result
-from firmware.ivr.owner import MAX_MENU_ROUNDS, MAX_SILENT_ROUNDS, messages_in_order, set_night_mode
+from firmware.ivr.owner import (
+    MAX_MENU_ROUNDS,
+    MAX_SILENT_ROUNDS,
+    OVERRIDE_KEYS,
+    messages_in_order,
+    set_override,
+)
 from firmware.ivr.phrases import phrase
 from firmware.ivr.ttynodes import prompt_text
 from firmware.ivr.ttyturn import answer, digits, say
@@ -33,7 +40,8 @@ TEXT_LANGUAGE = "en"
 ASK_MAILBOX = "Please type your mailbox number, then press Enter."
 ASK_PIN = "Please type your PIN, then press Enter."
 COUNT = "You have {new} new {new_noun} and {saved} saved {saved_noun}."
-MENU = "Type 1 for your messages, 7 for night mode, 8 for day mode, or 0 to end."
+MENU = ("Type 1 for your messages, 7 to close or 8 to open until your hours next change,"
+        " 9 to follow your hours, or 0 to end.")
 VOICE = "Voice message, {seconds} seconds. It cannot be played by TTY."
 TYPED = "Typed message:"
 VOICE_KEYS = "Type 2 to save it, 3 to delete it, or GA for the next."
@@ -138,9 +146,8 @@ async def owner_session_text(ctx: CallContext, mailbox_id: str) -> None:
         silent = 0
         if choice == "1":
             lead = await _messages(ctx, mailbox_id)
-        elif choice in ("7", "8"):
-            set_night_mode(ctx, choice == "7")
-            lead = _phrase("night_mode" if choice == "7" else "day_mode")
+        elif choice in OVERRIDE_KEYS:
+            lead = _phrase(set_override(ctx, OVERRIDE_KEYS[choice]))
         elif choice == "0":
             return
         else:

@@ -205,6 +205,10 @@ class Greeting(Model):
     prompt: PromptId | None = None
     file: DataFile | None = Field(None, description="recorded greeting (.wav, relative to the data dir)")
 
+    @property
+    def is_set(self) -> bool:
+        return bool(self.prompt or self.file)
+
     @model_validator(mode="after")
     def _one_source(self) -> Greeting:
         if self.prompt and self.file:
@@ -227,15 +231,20 @@ class TemporaryGreeting(Greeting):
 
 class Greetings(Model):
     unavailable: Greeting = Field(default_factory=Greeting, description="when nobody can answer")
-    busy: Greeting = Field(default_factory=Greeting, description="when the forward found the line busy")
+    busy: Greeting = Field(default_factory=Greeting,
+                           description="when the forward found the line busy; empty = the unavailable one")
     temporary: TemporaryGreeting | None = Field(None, description="overrides both until it expires")
 
-    def active(self, kind: Literal["unavailable", "busy"], local_now: dt.datetime) -> Greeting:
-        """The greeting to play now: the temporary one while it has not expired."""
+    def temporary_on(self, local_now: dt.datetime) -> bool:
         t = self.temporary
-        if t is not None and local_now.replace(tzinfo=None) < t.until.replace(tzinfo=None):
-            return t
-        return self.busy if kind == "busy" else self.unavailable
+        return t is not None and local_now.replace(tzinfo=None) < t.until.replace(tzinfo=None)
+
+    def active(self, kind: Literal["unavailable", "busy"], local_now: dt.datetime) -> Greeting:
+        """The greeting to play now: the temporary one while it has not expired; a busy
+        greeting left empty is the unavailable one (the owner's words, not a built-in)."""
+        if self.temporary is not None and self.temporary_on(local_now):
+            return self.temporary
+        return self.busy if kind == "busy" and self.busy.is_set else self.unavailable
 
 
 class Mailbox(Model):

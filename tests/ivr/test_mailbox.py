@@ -4,6 +4,8 @@ a greeting recorded by phone, and day/night mode switched by phone."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from firmware.dsp.audiofile import write_wav
@@ -93,9 +95,10 @@ def test_greeting_recorded_by_phone_is_what_the_next_caller_hears(owner_phone, t
     greeting = voice(1.5, level_db=-16)
     path = tmp_path / "greeting.wav"
     write_wav(path, greeting)
-    phone.call(LOGIN.format(pin=PIN) + f"; press 3; waitbeep; wait 0.3; speak {path}; press #;"
-               " waitsilence 20; press 1; waitsilence 20; press *; wait 3", number=KNOWN)
-    assert phone.of("greeting_recorded")
+    phone.call(LOGIN.format(pin=PIN) + f"; press 3; wait 0.5; press 1; waitbeep; wait 0.3;"
+               f" speak {path}; press #; waitsilence 20; press 1; waitsilence 20; press *; wait 3",
+               number=KNOWN)
+    assert phone.first("greeting_recorded")["greeting"] == "unavailable"
     assert "This is your new greeting." in phone.texts()  # heard back before it was kept
     assert "Your greeting has been saved." in phone.texts()
     # the next caller to that mailbox hears the recording, not the built-in text
@@ -107,11 +110,12 @@ def test_greeting_recorded_by_phone_is_what_the_next_caller_hears(owner_phone, t
     assert any((heard[i:i + 160] == probe).all() for i in range(0, len(heard) - 160))
 
 
-def _record(phone: Phone, tmp_path, seconds: float, then: str) -> None:
+def _record(phone: Phone, tmp_path, seconds: float, then: str, which: str = "1") -> None:
+    """Log in, choose greetings (3), then which one (1 unavailable, 2 busy, 3 temporary)."""
     path = tmp_path / f"greeting{seconds}.wav"
     write_wav(path, voice(seconds, level_db=-16))
-    phone.call(LOGIN.format(pin=PIN) + f"; press 3; waitbeep; wait 0.3; speak {path}; press #;"
-               f" waitsilence 20; {then}", number=KNOWN)
+    phone.call(LOGIN.format(pin=PIN) + f"; press 3; wait 0.5; press {which}; waitbeep; wait 0.3;"
+               f" speak {path}; press #; waitsilence 20; {then}", number=KNOWN)
 
 
 def test_a_greeting_by_phone_replaces_the_live_one_only_when_kept(owner_phone, tmp_path) -> None:
@@ -142,19 +146,48 @@ def phone_greeting_path_of(phone: Phone):
     return data.inside(data.greetings, "mailbox-support-unavailable.wav")
 
 
-def test_night_and_day_mode_by_phone(owner_phone) -> None:
+def test_closed_open_and_the_hours_again_by_phone(owner_phone) -> None:
+    """7 closed and 8 open until the hours next change (as the web page's buttons),
+    9 the hours again; each read out."""
     phone = owner_phone
+    taipei = OPEN.tzinfo
+    phone.call(LOGIN.format(pin=PIN) + "; press 7; waitsilence 20; press *; wait 3",
+               number=KNOWN)  # Tuesday 10:00, open until 12:00
+    lunch = dt.datetime(2026, 11, 24, 12, 0, tzinfo=taipei)
+    assert phone.store.kv.get(OVERRIDE_KEY) == {"mode": "closed",
+                                                "until_ms": int(lunch.timestamp() * 1000)}
+    assert "The office is now closed until your opening hours next change." in phone.texts()
+    assert any("To follow your opening hours again, press 9." in t for t in phone.texts())
+    summary, _ = phone.call("wait 3; hangup", number=KNOWN, when=OPEN.replace(hour=11))
+    assert summary.path[1] == "closed"
+    summary, _ = phone.call("wait 3; hangup", number=KNOWN, when=OPEN.replace(hour=13, minute=30))
+    assert summary.path[1] == "main"  # the hours changed at 12:00 and 13:00: over
+    # 8 at night: open until the office next opens (Wednesday 09:00)
+    night = OPEN.replace(hour=20)
+    phone.call(LOGIN.format(pin=PIN) + "; press 8; waitsilence 20; press *; wait 3",
+               number="0911111111", when=night)  # the VIP route reaches the menu when closed
+    wednesday = dt.datetime(2026, 11, 25, 9, 0, tzinfo=taipei)
+    assert phone.store.kv.get(OVERRIDE_KEY) == {"mode": "open",
+                                                "until_ms": int(wednesday.timestamp() * 1000)}
+    assert "The office is now open until your opening hours next change." in phone.texts()
+    summary, _ = phone.call("wait 3; hangup", number=KNOWN, when=night.replace(hour=22))
+    assert summary.path[1] == "main"
+    phone.call(LOGIN.format(pin=PIN) + "; press 9; waitsilence 20; press *; wait 3",
+               number="0911111111", when=night.replace(hour=22, minute=5))
+    assert phone.store.kv.get(OVERRIDE_KEY) is None
+    assert "The office now follows its opening hours." in phone.texts()
+    summary, _ = phone.call("wait 3; hangup", number=KNOWN, when=night.replace(hour=22, minute=10))
+    assert summary.path[1] == "closed"
+
+
+def test_closed_by_phone_is_held_where_the_hours_never_change(make_phone, pin_hash) -> None:
+    phone = make_phone({"mailboxes": {"support": {"pin_hash": pin_hash}},
+                        "hours": {"weekly": {"mon-fri": ["00:00-24:00"], "sat-sun": ["00:00-24:00"]},
+                                  "holidays": []}})
     phone.call(LOGIN.format(pin=PIN) + "; press 7; waitsilence 20; press *; wait 3",
                number=KNOWN)
-    assert phone.store.kv.get(OVERRIDE_KEY)["mode"] == "closed"
-    summary, _ = phone.call("wait 3; hangup", number=KNOWN, when=OPEN)
-    assert summary.path[1] == "closed"
-    # from the closed branch: the owner reaches the login through the VIP route's menu
-    phone.call(LOGIN.format(pin=PIN) + "; press 8; waitsilence 20; press *; wait 3",
-               number="0911111111")
-    assert phone.store.kv.get(OVERRIDE_KEY) is None
-    summary, _ = phone.call("wait 3; hangup", number=KNOWN, when=OPEN)
-    assert summary.path[1] == "main"
+    assert phone.store.kv.get(OVERRIDE_KEY) == {"mode": "closed", "until_ms": None}
+    assert "The office is now closed until you switch it back." in phone.texts()
 
 
 def test_star_during_the_mailbox_greeting_logs_the_owner_in(owner_phone) -> None:

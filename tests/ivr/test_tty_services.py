@@ -16,6 +16,7 @@ import soxr
 
 from firmware.dsp.baudot import modulate
 from firmware.ivr.lookup import key_secret, log_key
+from firmware.ivr.nodes import OVERRIDE_KEY
 from firmware.line.sim import Speak, parse_script
 from firmware.line.simscript import Silence, WaitForSilence
 from firmware.settings import hash_pin
@@ -189,6 +190,24 @@ def test_three_wrong_pins_by_tty_lock_the_mailbox_for_voice_too(owner_phone) -> 
     phone.call([*start("8"), *answer("200 GA"), *answer(f"{PIN} GA"), *answer("0"), *end()],
                number=KNOWN, when=OPEN.replace(minute=20))
     assert phone.of("pin_ok")
+
+
+def test_open_then_the_hours_again_by_tty(owner_phone) -> None:
+    """The spoken menu's keys: 8 open until the hours next change, 9 the hours again."""
+    phone = owner_phone
+    night = OPEN.replace(hour=20)  # closed: the VIP route reaches the menu
+    wednesday = int(OPEN.replace(day=25, hour=9).timestamp() * 1000)
+    login = [*start("8"), *answer("200 GA"), *answer(f"{PIN} GA")]
+    _, caller = phone.call([*login, *answer("8"), *answer("0"), *end()], number="0911111111",
+                           when=night)
+    assert "THE OFFICE IS NOW OPEN UNTIL YOUR OPENING HOURS NEXT CHANGE." in box_text(caller)
+    assert phone.store.kv.get(OVERRIDE_KEY) == {"mode": "open", "until_ms": wednesday}
+    _, caller = phone.call([*login, *answer("9"), *answer("0"), *end()], number="0911111111",
+                           when=night)
+    heard = box_text(caller)
+    assert "7 TO CLOSE OR 8 TO OPEN UNTIL YOUR HOURS NEXT CHANGE, 9 TO FOLLOW YOUR HOURS" in heard
+    assert "THE OFFICE NOW FOLLOWS ITS OPENING HOURS." in heard
+    assert phone.store.kv.get(OVERRIDE_KEY) is None
 
 
 # -- lookup -------------------------------------------------------------------------------
