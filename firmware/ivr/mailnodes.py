@@ -245,11 +245,13 @@ async def run_callback(ctx: CallContext, node_id: str, node: CallbackNode) -> st
     number = ctx.caller.number if ctx.caller and ctx.caller.number else None
     say = ctx.render
     await ctx.say(node.prompt)
+    if number is None and node.other_key is None:  # null: no keyed numbers, ever
+        ctx.log("callback_abandoned", reason="no_number")
+        await ctx.call.play(await say(phrase("callback_no_number", ctx.language), ctx.language))
+        return node.next
     confirmed = False
     for _ in range(CALLBACK_TRIES):
         if number is None:
-            if node.other_key is None and ctx.caller is not None and not ctx.caller.number:
-                break  # no caller ID and typing a number is not allowed
             digits = await _enter(ctx, "callback_enter", MAX_CALLBACK_DIGITS)
             if len(digits) < MIN_CALLBACK_DIGITS:
                 continue

@@ -185,6 +185,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "Please enter your phone number, then press pound.",
         "zh-TW": "請輸入您的電話號碼，再按井字鍵。",
     },
+    "callback_no_number": {
+        "en": "Sorry, your number did not come with this call, so we cannot arrange a call back.",
+        "zh-TW": "抱歉，這通來電沒有顯示您的號碼，因此無法為您安排回電。",
+    },
     "callback_thanks": {
         "en": "Thank you. We will call you back as soon as we can.",
         "zh-TW": "謝謝，我們會盡快回電給您。",

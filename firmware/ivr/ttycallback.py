@@ -10,6 +10,8 @@ text and confirmed the same way. The request is stored and notified exactly as a
 one (`mailnodes.store_callback`), marked `by_tty`: the owner must call back by TTY or
 through a relay service, since a voice call would reach a caller who cannot hear it.
 The limits are the spoken node's (digits, tries), and like it the box never dials.
+With `other_key: null` nothing is typed: a caller whose number did not come with the
+call is told so and goes on to `next`.
 """
 
 from __future__ import annotations
@@ -32,17 +34,19 @@ CONFIRM_OR_OTHER = "Type Y to confirm, or type another number."
 CONFIRM_OR_NO = "Type Y to confirm or N to cancel."
 THANKS = "Thank you. We will call you back by TTY or relay as soon as we can."
 ABANDONED = "No call back was arranged."
+NO_NUMBER = "Your number did not come with this call."
 
 
 async def run_callback(ctx: CallContext, node_id: str, node: CallbackNode) -> str | None:
     number = ctx.caller.number if ctx.caller and ctx.caller.number else None
-    # as for a voice caller: a number is typed when caller ID gave none, or if allowed
-    may_type = number is None or node.other_key is not None
-    if number is None and node.other_key is None and ctx.caller is not None:
-        may_type = False  # caller ID came without a number and typing one is not allowed
+    may_type = node.other_key is not None  # null: no typed numbers, as for a voice caller
     lead = prompt_text(ctx, node.prompt)
+    if number is None and not may_type:
+        ctx.log("callback_abandoned", reason="no_number", tty=True)
+        await say(ctx, f"{lead} {NO_NUMBER} {ABANDONED}", end="")
+        return node.next
     confirmed = False
-    for _ in range(CALLBACK_TRIES if may_type or number else 0):
+    for _ in range(CALLBACK_TRIES):
         if number is None:
             await say(ctx, f"{lead} {ASK_NUMBER}")
             typed = digits(await answer(ctx, max_digits=MAX_CALLBACK_DIGITS))

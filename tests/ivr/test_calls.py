@@ -48,6 +48,20 @@ def test_callback_without_caller_id_asks_for_the_number(make_phone) -> None:
     assert [c.number for c in phone.store.callbacks.open()] == ["0223334444"]
 
 
+def test_callback_without_caller_id_when_no_number_may_be_keyed(make_phone) -> None:
+    """other_key: null means no keyed numbers: a caller without caller ID is told that
+    no call back can be arranged, and goes on to the node's next."""
+    phone = make_phone({"flow": {"nodes": {"callback": {"other_key": None}}}})
+    summary, _ = phone.call("wait 0.5; press 5; waitsilence 20; press 0223334444#; wait 6")
+    assert summary.caller_class == "unavailable"
+    assert "Please enter your phone number, then press pound." not in phone.texts()
+    no_number = "Sorry, your number did not come with this call, so we cannot arrange a call back."
+    assert no_number in phone.texts()
+    assert phone.first("callback_abandoned")["reason"] == "no_number"
+    assert phone.store.callbacks.open() == []
+    assert summary.path[-2:] == ("callback", "bye")
+
+
 # -- survey ---------------------------------------------------------------------------
 def test_survey_answer_is_stored(make_phone) -> None:
     phone = make_phone()

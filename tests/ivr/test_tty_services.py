@@ -100,6 +100,17 @@ def test_callback_refused_with_n_when_no_other_number_is_allowed(make_phone) -> 
     assert phone.store.callbacks.open() == [] and phone.of("callback_abandoned")
 
 
+def test_callback_without_caller_id_when_no_number_may_be_typed(make_phone) -> None:
+    phone = make_phone({"flow": {"nodes": {"callback": {"other_key": None}}}})
+    summary, caller = phone.call([*start("5"), *end()])  # no caller ID at all
+    heard = box_text(caller)
+    assert "YOUR NUMBER DID NOT COME WITH THIS CALL. NO CALL BACK WAS ARRANGED." in heard
+    assert "PLEASE TYPE YOUR PHONE NUMBER" not in heard
+    assert phone.store.callbacks.open() == []
+    assert phone.first("callback_abandoned")["reason"] == "no_number"
+    assert summary.path[-1] == "bye"
+
+
 def minimodem_typing(text: str, tmp_path: Path) -> Speak:
     """A TTY caller's keystrokes as minimodem (an independent Baudot modem) sends them."""
     wav = tmp_path / "typed.wav"
