@@ -65,6 +65,9 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), m) for 
         "'{device}' is neither a serial port (/dev/ttyACM0) nor a sound card (hw:1).")),
     (r"^no pin map '(?P<board>[^']*)' \(known boards: (?P<known>[^;]*);", N_(
         "There is no pin map '{board}': choose one of {known}.")),
+    (r"^answering at ring 1 comes before caller ID", N_(
+        "Answer after 2 rings or more: this line sends the caller's number after the first ring, so "
+        "answering at once would lose it and the caller rules would never apply.")),
 ))
 
 

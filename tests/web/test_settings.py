@@ -48,10 +48,14 @@ def test_one_ring_before_caller_id_is_refused_beside_rings(client: TestClient, s
     """The page publishes through the same check as `ivrbox config check` (issue 4): on
     the default Taiwan line, answering at ring 1 would class every caller 'unavailable'."""
     before = services.store.configs.latest().version
-    r = post(client, "/settings/line", {"backend": "sim", "device": "", "rings": "1", "transfer": "transfer"})
-    assert r.status_code == 422 and "before caller ID" in field_error(r.text, "rings")
+    form = {"backend": "sim", "device": "", "rings": "1", "transfer": "transfer"}
+    r = post(client, "/settings/line", form)
+    assert r.status_code == 422 and "sends the caller's number after the first ring" in field_error(r.text, "rings")
     r = client.put("/api/settings/line", json={"backend": "sim", "rings": 1}, headers={"X-CSRF-Token": csrf_of(client)})
-    assert r.status_code == 422 and "before caller ID" in r.text
+    assert r.status_code == 422 and "after the first ring" in r.text
+    post(client, "/lang", {"lang": "zh-TW", "next": "/"})
+    r = post(client, "/settings/line", form)
+    assert r.status_code == 422 and "第一聲鈴響之後才送出來電號碼" in field_error(r.text, "rings")
     assert services.store.configs.latest().version == before  # nothing published
     assert load(services.config_path).line.rings == 2
 
