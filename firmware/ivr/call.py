@@ -2,7 +2,9 @@
 
 API:
     Call(line, country=, max_call_ms=, on_event=)   wraps an answered `Line`
-    await call.play(audio, barge_in=True) -> bool    True if a key interrupted it
+    await call.play(audio, barge_in=True, quiet=False) -> bool   True if a key interrupted it
+    call.on_play = fn(audio)                         told of each audio as it starts (the
+                                                     transcript); quiet=True: the caller logs it
     await call.wait_key(timeout_ms) -> str | None    first key (type-ahead counts)
     await call.collect(max_digits, first_ms, inter_ms, terminators="#") -> str
     await call.record(sink, max_ms=, silence_ms=, end_keys="#") -> Recording
@@ -144,6 +146,7 @@ class Call:
         self.secret = False  # while True, key events are logged without their digit
         self.tones: list[HeardTone] = []  # exchange tones heard while consulting
         self._on_event = on_event or (lambda kind, detail: None)
+        self.on_play: Callable[[npt.NDArray[np.int16]], None] | None = None
 
     # -- time -------------------------------------------------------------------------
     @property
@@ -291,10 +294,15 @@ class Call:
         """A key pressed (onset) at or after `clock` is queued."""
         return any(k.at >= clock and k.source != "pushed_back" for k in self._keys)
 
-    async def play(self, audio: npt.NDArray[np.int16], *, barge_in: bool = True) -> bool:
+    async def play(self, audio: npt.NDArray[np.int16], *, barge_in: bool = True,
+                   quiet: bool = False) -> bool:
         """Play audio; with barge-in, stop at the first key pressed *during* it (kept
         for the node that collects keys). Keys typed earlier, or pushed back by the node
-        before, wait in the queue: an announcement is never skipped on their account."""
+        before, wait in the queue: an announcement is never skipped on their account.
+        `on_play` hears of it first (the transcript), unless `quiet` (TTY text, which
+        its sender logs with the text itself)."""
+        if self.on_play is not None and not quiet and len(audio):
+            self.on_play(audio)
         samples = np.asarray(audio, dtype=np.int16)
         started = self.now
         for i in range(0, len(samples), FRAME_SAMPLES):

@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from firmware.ivr.context import CallContext
-from firmware.ivr.phrases import phrase
 from firmware.settings.flow import (
     ExtensionNode,
     HangupNode,
@@ -48,16 +47,11 @@ def schedule_status(ctx: CallContext) -> str:
     return hours_status(ctx.settings.hours, ctx.local_now())
 
 
-async def _say_phrase(ctx: CallContext, key: str, **values: object) -> bool:
-    audio = await ctx.render(phrase(key, ctx.language, **values), ctx.language)
-    return await ctx.call.play(audio)
-
-
 async def _retry_prompt(ctx: CallContext, prompt_id: str | None, fallback: str) -> None:
     if prompt_id:
         await ctx.say(prompt_id)
     else:
-        await _say_phrase(ctx, fallback)
+        await ctx.say_phrase(fallback)
 
 
 async def run_menu(ctx: CallContext, node_id: str, node: MenuNode) -> str | None:
@@ -94,7 +88,7 @@ async def run_menu(ctx: CallContext, node_id: str, node: MenuNode) -> str | None
                 return operator
             if key == node.more_time_key:
                 ctx.log("more_time")
-                await _say_phrase(ctx, "more_time")
+                await ctx.say_phrase("more_time")
                 timeout_ms = node.more_time_s * S_TO_MS
                 replay = False
                 continue
@@ -132,8 +126,7 @@ async def run_hangup(ctx: CallContext, node_id: str, node: HangupNode) -> str | 
     if node.prompt:
         await ctx.say(node.prompt, barge_in=False)
     else:
-        await ctx.call.play(await ctx.render(phrase("goodbye", ctx.language),
-                                                        ctx.language), barge_in=False)
+        await ctx.say_phrase("goodbye", barge_in=False)
     ctx.outcome = ctx.outcome if ctx.outcome != "hung_up" else "handled_in_menu"
     ctx.end_reason = ctx.end_reason or "goodbye"
     return None
@@ -184,7 +177,7 @@ async def run_survey(ctx: CallContext, node_id: str, node: SurveyNode) -> str | 
         if node.thanks_prompt:
             await ctx.say(node.thanks_prompt)
         else:
-            await _say_phrase(ctx, "survey_thanks")
+            await ctx.say_phrase("survey_thanks")
     return node.next
 
 

@@ -24,7 +24,6 @@ from firmware.ivr.call import CallEnded, CallerHungUp, CallTooLong
 from firmware.ivr.context import CallContext
 from firmware.ivr.lookup import run_lookup
 from firmware.ivr.mailnodes import run_callback, run_mailbox_login, run_voicemail
-from firmware.ivr.phrases import phrase
 from firmware.ivr.transfer import run_forward
 from firmware.ivr.tty import TtyHeard
 from firmware.ivr.ttyflow import TEXT_HANDLERS
@@ -47,9 +46,8 @@ async def _goodbye(ctx: CallContext, key: str) -> None:
     if ctx.call.tty.heard:
         await text_goodbye(ctx, key)
         return
-    text = phrase(key, ctx.language)
     try:
-        await ctx.call.play(await ctx.render(text, ctx.language), barge_in=False)
+        await ctx.say_phrase(key, barge_in=False)
     except TtyHeard:  # a TTY heard during the goodbye: say it in text
         await text_goodbye(ctx, key)
 

@@ -10,6 +10,8 @@ How it goes on an analog line (DESIGN.md, "Hook flash and transfer"): flash puts
 caller on hold and gives recall dial tone; we dial the person's *configured* number
 (never digits a caller typed: toll fraud), listen for ringback, busy or a voice, and
 whisper "press 1 to accept" so that a mobile's own voicemail never takes the call.
+The whisper is in the business's default language, whatever the caller chose: the
+person answering works in the office's language, not the caller's.
 Accepted: on a line with 3-way call transfer we hang up and the exchange joins the two;
 on plain 3-way calling we flash to conference and stay until the call ends. Anything
 else: flash back to the caller (twice where the first flash would conference) and go
@@ -114,8 +116,15 @@ async def _ring(ctx: CallContext, number: str, timeout_ms: float) -> Attempt:
     return Attempt("no_answer")
 
 
+def party_language(ctx: CallContext) -> str:
+    """What the person answering a forward hears: the business's default language (a
+    caller who chose English at a Taiwanese office still reaches a Mandarin speaker)."""
+    return ctx.settings.business.default_language
+
+
 async def _whisper(ctx: CallContext, node: ForwardNode) -> Attempt:
     call = ctx.call
+    language = party_language(ctx)
     if node.accept_key is None:
         return Attempt("accepted", "no whisper check")
     call.drop_keys_before(call.dial_end)  # only the party's keys, pressed after dialling
@@ -126,10 +135,14 @@ async def _whisper(ctx: CallContext, node: ForwardNode) -> Attempt:
             key = await call.wait_key(0)
             return Attempt("accepted") if key == node.accept_key else Attempt("declined", f"pressed {key}")
         if node.whisper:
-            audio = await ctx.prompt_audio(node.whisper)
+            audio = await ctx.prompt_audio(node.whisper, language)
+            ctx.name(audio, prompt=node.whisper, language=ctx.prompt_language(node.whisper, language),
+                     to="party")
         else:
-            text = phrase("whisper", ctx.language, key=node.accept_key)
-            audio = await ctx.render(text, ctx.language)
+            # filled in here: phrase()'s own first parameter is named `key`
+            text = phrase("whisper", language).format(key=node.accept_key)
+            audio = ctx.name(await ctx.render(text, language), phrase="whisper", language=language,
+                             to="party")
         await call.play(audio)
         key = await call.wait_key(ACCEPT_WAIT_MS)
         if key == node.accept_key:
@@ -202,8 +215,7 @@ async def run_forward(ctx: CallContext, node_id: str, node: ForwardNode) -> str 
     if node.prompt:
         await ctx.say(node.prompt, barge_in=False)
     else:
-        await ctx.call.play(await ctx.render(phrase("connecting", ctx.language),
-                                                        ctx.language), barge_in=False)
+        await ctx.say_phrase("connecting", barge_in=False)
     flash_ms = ctx.settings.line.flash_ms_for(ctx.settings.business.country)
     attempt = await hunt(ctx, node, flash_ms, _try)  # one person, or a hunt list in order
     ctx.last_forward_result = attempt.result
@@ -224,6 +236,5 @@ async def run_forward(ctx: CallContext, node_id: str, node: ForwardNode) -> str 
         return None
     if ctx.outcome == "hung_up":
         ctx.outcome = "not_reached"  # a fallback that takes a message says "voicemail"
-    await ctx.call.play(await ctx.render(phrase("not_reached", ctx.language),
-                                                    ctx.language))
+    await ctx.say_phrase("not_reached")
     return node.fallback

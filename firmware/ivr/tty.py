@@ -137,7 +137,7 @@ async def send(call: Any, text: str, end: str = "GA") -> None:
     # Muted from the first bit: before a TTY is heard (the announcement) our echo must
     # neither wake text mode nor lock the listener to the rate we send at.
     call.tty.mute(call.now + len(audio) + ms_to_samples(ECHO_TAIL_MS))
-    await call.play(audio, barge_in=False)
+    await call.play(audio, barge_in=False, quiet=True)  # logged as tty_sent / tty_announced
     call.tty.mute(call.now + ms_to_samples(ECHO_TAIL_MS))
     await call.pause(ECHO_TAIL_MS)
 

@@ -148,7 +148,12 @@ class Phone:
         return found[0]
 
     def prompts_played(self) -> list[str]:
-        return [d["prompt"] for d in self.of("prompt")]
+        """The configured prompts heard (the `prompt` events the call log keeps too)."""
+        return [d["prompt"] for d in self.of("prompt") if "prompt" in d]
+
+    def phrases_played(self) -> list[str]:
+        """The built-in sentences heard (transcript-only `prompt` events)."""
+        return [d["phrase"] for d in self.of("prompt") if "phrase" in d]
 
     def texts(self, language: str | None = None) -> list[str]:
         return [t for t, lang in self.prompts.rendered if language in (None, lang)]

@@ -47,8 +47,9 @@ def test_language_choice_applies_to_every_later_prompt(make_phone) -> None:
                             number=KNOWN)
     assert phone.first("language")["language"] == "zh-TW"
     switched = phone.kinds().index("language")
-    later = [d for k, d in phone.events[switched:] if k == "prompt"]
+    later = [d for k, d in phone.events[switched:] if k == "prompt" and "language" in d]  # not the beep
     assert later and all(p["language"] == "zh-TW" for p in later), later
+    assert "unavailable_greeting" in phone.phrases_played()  # built-in sentences too
     texts = [t for t, _ in phone.prompts.rendered]
     langs = [lang for _, lang in phone.prompts.rendered]
     first_zh = langs.index("zh-TW")

@@ -145,7 +145,8 @@ class EchoCall:
             self.now += FRAME_SAMPLES
         return woke
 
-    async def play(self, audio: np.ndarray, barge_in: bool = True) -> bool:
+    async def play(self, audio: np.ndarray, barge_in: bool = True, quiet: bool = False) -> bool:
+        assert quiet, "TTY text is logged as tty_sent, not as a prompt too"
         self.sent.append(audio)
         pad = (-len(audio)) % FRAME_SAMPLES
         echo = np.concatenate([audio, np.zeros(pad, np.int16)]).astype(np.float64) * 10 ** (-15 / 20)

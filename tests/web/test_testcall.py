@@ -164,3 +164,10 @@ def test_transcript_lines_are_translated() -> None:
     assert describe("key", {"digit": "5"}, lambda s: zh.get(s, s)) == "您按了 5"
     assert describe("call_end", {}, str) is None
     assert describe("node", {"type": "menu", "node": "main"}, str) == "Menu: main"
+
+
+def test_every_sound_of_the_transcript_is_named() -> None:
+    assert describe("prompt", {"prompt": "main", "language": "en"}, str) == "Playing “main”"
+    assert describe("prompt", {"phrase": "not_reached", "language": "en"}, str) == "Playing “not_reached”"
+    assert describe("prompt", {"words": ["digit-2", "digit-0"]}, str) == "Playing “digit-2 digit-0”"
+    assert describe("prompt", {"tone": "beep"}, str) == "Playing “beep”"

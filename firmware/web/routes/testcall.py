@@ -82,8 +82,11 @@ def describe(kind: str, d: dict[str, Any], t: Callable[[str], str]) -> str | Non
     if kind == "node":
         label = NODE_TYPES.get(str(d.get("type")))
         return t("{type}: {node}").format(type=t(label) if label else d.get("type"), node=node)
-    if kind == "prompt":
-        return t("Playing “{prompt}”").format(prompt=d.get("prompt"))
+    if kind == "prompt":  # a configured prompt, a built-in sentence, a read-out... (ivr/heard.py)
+        words = d.get("words")
+        what = (d.get("prompt") or d.get("phrase") or (" ".join(map(str, words)) if words else None)
+                or d.get("tone") or d.get("audio"))
+        return t("Playing “{prompt}”").format(prompt=what)
     if kind == "key":
         return t("You pressed {key}").format(key=d.get("digit"))
     if kind in ("choice", "extension"):
