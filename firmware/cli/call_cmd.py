@@ -3,11 +3,13 @@
     ivrbox call --config FILE --script "wait 1; press 2; wait 6; speak msg.wav; hangup"
     ivrbox call --caller-id 0912345678 --at "2026-11-28 20:00" --json --script "..."
     ivrbox call --party 0911000111=answers:"wait 1; press 1" --script "press 1; wait 30"
-    ivrbox call --realtime            (no script: hear it on the speaker, type keys)
+    ivrbox call --realtime            (no script: hear it on the speaker, type keys;
+                                       refused without a terminal or a sound device)
 
 Keys in the script reach the engine as DTMF audio through the detector, exactly as on
 a real line. The transcript gives each event's time in the call (line clock, ms from
 answer): prompts played, keys detected, nodes entered, transfer results, messages saved.
+Every sound the caller hears is a `prompt` event naming what it was (ivr/heard.py).
 """
 
 from __future__ import annotations
@@ -74,9 +76,9 @@ def _start_ms(at: str | None, settings: Any) -> int | None:
 
 
 class Transcript:
-    def __init__(self, as_json: bool, out: Any = sys.stdout):
+    def __init__(self, as_json: bool, out: Any = None):
         self.as_json = as_json
-        self.out = out
+        self.out = out if out is not None else sys.stdout  # the stream at call time
 
     def __call__(self, kind: str, detail: dict[str, Any]) -> None:
         if kind in QUIET_KINDS:
