@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from firmware.dsp.tones import sine_mix
 from firmware.line.sim import Silence, SimParty, Speak
@@ -68,17 +69,23 @@ def test_a_mobile_voicemail_never_takes_the_call(phone: Phone) -> None:
     assert "general_voicemail" in summary.path
 
 
-def test_zero_at_night_rings_nobody_and_the_caller_can_still_leave_a_message(phone: Phone, tmp_path) -> None:
+@pytest.mark.parametrize("when, night_mode", [(NIGHT, False), (OPEN, True)], ids=["22h", "night-mode"])
+def test_zero_at_night_rings_nobody_and_the_caller_can_still_leave_a_message(
+        phone: Phone, tmp_path, when, night_mode: bool) -> None:
     """Issue 4: 0 during the closed-time mailbox greeting reaches the flow's operator at
-    any hour; at 22:00 it must not ring the reception mobile, and the caller can still
-    leave a message (the default's operator_hours sends it back to the mailbox)."""
+    any hour; at 22:00 (or in office hours with the owner's night mode on) it must not
+    ring the reception mobile, and the caller can still leave a message (the default's
+    operator_hours sends it back to the mailbox)."""
     from firmware.dsp.audiofile import write_wav
+    from firmware.ivr.nodes import OVERRIDE_KEY
 
+    if night_mode:
+        phone.store.kv.set(OVERRIDE_KEY, {"mode": "closed", "until_ms": None})
     voice = tmp_path / "voice.wav"
     write_wav(voice, _voice(4.0))
     # the greeting starts ~27 s in; 0 during it; # skips the second greeting to the beep
     summary, _ = phone.call(f"wait 30; press 0; wait 3; press #; wait 1.5; speak {voice}; hangup",
-                            when=NIGHT, parties={RECEPTION: SimParty.answers("wait 3; press 1; wait 10")})
+                            when=when, parties={RECEPTION: SimParty.answers("wait 3; press 1; wait 10")})
     assert phone.first("operator")["node"] == "general_voicemail"  # 0 in the greeting
     assert phone.dialled == [] and not phone.of("forward_dial") and not phone.of("forward_result")
     assert summary.path[2:] == ("closed", "general_voicemail", "operator_hours", "general_voicemail")
