@@ -78,6 +78,9 @@ async def _play_greeting(ctx: CallContext, mailbox_id: str, kind: str, keys: str
     if pending:
         return pending[0]
     audio = await _greeting_audio(ctx, mailbox_id, kind)
+    pending = [k for k in call.take_keys() if k in keys]  # typed while text-to-speech ran
+    if pending:
+        return pending[0]
     at = 0
     while at < len(audio):
         started = call.now
