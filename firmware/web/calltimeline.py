@@ -175,6 +175,8 @@ def _message_text(kind: str, d: dict[str, Any], names: _Names, t: Translate) -> 
     if kind == "callback_requested":
         return t("Asked to be called back at {number}").format(number=d.get("number"))
     if kind == "callback_abandoned":
+        if d.get("reason") == "no_number":
+            return t("No call back: the caller's number did not come with the call")
         return t("Started a call-back request but did not finish it")
     if kind == "owner_login":
         return t("Mailbox login for {mailbox}").format(mailbox=box)
@@ -196,8 +198,13 @@ def _message_text(kind: str, d: dict[str, Any], names: _Names, t: Translate) -> 
                  "greeting_cancelled": N_("The owner kept the old greeting")}
         return t(words[kind]).format(mailbox=box)
     if kind == "override":
-        return t("The owner set the line to closed") if d.get("mode") == "closed" \
-            else t("The owner set the line back to its opening hours")
+        words = {"closed": N_("The owner set the line to closed"),
+                 "open": N_("The owner set the line to open")}
+        return t(words.get(str(d.get("mode")), N_("The owner set the line back to its opening hours")))
+    if kind == "login_abandoned":
+        return t("No PIN given: back to the greeting of {mailbox}").format(mailbox=box)
+    if kind == "greeting_removed":
+        return t("The owner turned off the temporary greeting of {mailbox}").format(mailbox=box)
     return None
 
 

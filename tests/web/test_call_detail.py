@@ -19,6 +19,7 @@ from firmware.dsp.callerid import CallerIdInfo
 from firmware.ivr.nodes import OVERRIDE_KEY
 from firmware.line.sim import (HangUp, Press, SimCaller, SimLine, SimParty, Silence, Speak, Wait, WaitForBeep,
                                WaitForSilence)
+from firmware.settings import hash_pin
 from firmware.web.context import LANG_COOKIE
 from firmware.web.services import WebServices, default_engine_factory
 from tests.ivr.conftest import voice
@@ -135,6 +136,26 @@ def test_a_call_put_through_says_who_took_it(client: TestClient, services: WebSe
     text = "\n".join(rows_of(client.get(f"/calls/{summary.call_id}").text))
     assert "Sales picked up" in text and "Sales: Took the call" in text and "(attempt" not in text
     assert "Put through to a person; the box hung up." in client.get(f"/calls/{summary.call_id}").text
+
+
+def test_the_owner_by_phone_opening_the_office_and_a_login_given_up(
+        client: TestClient, services: WebServices, office_open: None) -> None:
+    """`*` in support's greeting (a PIN set), the PIN, 8 (open): then a caller who gives
+    no PIN after `*` and goes back to the greeting."""
+    pin_hash = hash_pin("4711")
+    client.app.state.web.publisher.edit(
+        lambda data: data["mailboxes"]["support"].update({"pin_hash": pin_hash}), "support PIN")
+    quiet = WaitForSilence(ms=1500, timeout_ms=60_000)
+    to_support = [Wait(1000), Press("9"), Wait(3000), Press("3"), Wait(1500), Press("*"), Wait(500)]
+    owner = call(services, [*to_support, Press("4711#"), quiet, Press("8"), quiet, Press("*"),
+                            Wait(3000), HangUp()])
+    text = "\n".join(rows_of(client.get(f"/calls/{owner.call_id}").text))
+    assert "The owner set the line to open" in text and "back to its opening hours" not in text
+    gave_up = call(services, [*to_support, Press("#"), Wait(3000), HangUp()])
+    text = "\n".join(rows_of(client.get(f"/calls/{gave_up.call_id}").text))
+    assert "No PIN given: back to the greeting of Technical support" in text
+    client.cookies.set(LANG_COOKIE, "zh-TW")
+    assert "信箱主人把線路設為營業中" in unescape(client.get(f"/calls/{owner.call_id}").text)
 
 
 def test_a_tty_call_is_marked_and_its_text_shown(client: TestClient, services: WebServices,
