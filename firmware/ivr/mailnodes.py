@@ -60,8 +60,7 @@ def _silence_end_ms(ctx: CallContext, silence_end_s: float) -> float:
 async def _greeting_audio(ctx: CallContext, mailbox_id: str, kind: str) -> Audio:
     choice = greetings.choose(ctx, mailbox_id, kind)
     ctx.log("greeting", mailbox=mailbox_id, source=choice.source, slot=choice.slot)
-    if choice.prompt:
-        ctx.log("prompt", prompt=choice.prompt, language=ctx.prompt_language(choice.prompt))
+    if choice.prompt:  # logged as a `prompt` event when it starts playing
         return await ctx.prompt_audio(choice.prompt)
     name = ctx.settings.mailboxes[mailbox_id].name
     text = phrase(f"{kind}_greeting", ctx.language, name=name)  # also if the file is unreadable
@@ -84,7 +83,7 @@ async def _play_greeting(ctx: CallContext, mailbox_id: str, kind: str, keys: str
     at = 0
     while at < len(audio):
         started = call.now
-        if not await call.play(audio[at:]):
+        if not await call.play(audio[at:], quiet=at > 0):  # a resumed greeting: logged once
             if call.tty.announce:  # business.announce_tty, as after any spoken prompt
                 ctx.log("tty_announced")
                 await announce_tty(call)

@@ -106,6 +106,7 @@ def test_star_in_the_greeting_of_a_mailbox_without_pin_is_ignored(shipped, tmp_p
     stars = [k["t_ms"] for k in phone.of("key") if k["digit"] == "*"]
     assert len(stars) == 1 and started + 500 < stars[0] < recording  # while it played
     assert recording - started >= len(greeting) / 8
+    assert phone.prompts_played().count("support_greeting") == 1  # resumed, not replayed
     assert phone.store.lockouts.state("support").failures == 0  # nothing counted
 
 
