@@ -263,9 +263,9 @@ class Exchange:
         self._far_tone_at = clock + ms_to_samples(FAR_HANGUP_TONE_DELAY_MS)
         if style == "loop_drop":
             self._events.append(Hangup(at=clock, cause=HangupCause.LOOP_DROP))
-        elif style in ("reorder", "dial_tone"):
-            self._far_tone = ToneSource("dial" if style == "dial_tone" else "unobtainable",
-                                        self.country)
+        elif style in ("reorder", "dial_tone", "busy"):
+            kind = {"dial_tone": "dial", "reorder": "unobtainable"}.get(style, style)
+            self._far_tone = ToneSource(kind, self.country)
 
     def _step_far_gone(self, clock: int, tx: Int16) -> Int16:
         if self._far_tone is None or clock < self._far_tone_at:

@@ -7,8 +7,9 @@ API:
                                  keys as DTMF audio (`snr_db`: white noise that far
                                  below the tones' power, for the whole step)
     Speak(samples, label="")     8 kHz int16 audio as the far end's voice
-    HangUp(style="loop_drop")    leave: "loop_drop" (loop current drops), "reorder" or
-                                 "dial_tone" (no drop; the exchange plays that tone)
+    HangUp(style="loop_drop")    leave: "loop_drop" (loop current drops), "reorder",
+                                 "dial_tone" or "busy" (no drop; the exchange plays
+                                 that tone; many exchanges play busy)
     WaitForBeep(timeout_ms)      wait until a steady single tone is heard (a record beep)
     WaitForSilence(ms, timeout_ms)   wait until `ms` of quiet is heard (a prompt ended)
     Step                         the union of the above
@@ -34,8 +35,8 @@ from firmware.dsp.tones import DTMF_KEYS
 from firmware.errors import AudioFormatError, UsageError
 
 SAMPLE_RATE = 8000
-HANGUP_STYLES = ("loop_drop", "reorder", "dial_tone")
-_STYLE_WORDS = {"drop": "loop_drop", "loop_drop": "loop_drop", "reorder": "reorder",
+HANGUP_STYLES = ("loop_drop", "reorder", "dial_tone", "busy")
+_STYLE_WORDS = {"drop": "loop_drop", "loop_drop": "loop_drop", "reorder": "reorder", "busy": "busy",
                 "dial": "dial_tone", "dial_tone": "dial_tone"}
 DEFAULT_WAIT_FOR_TIMEOUT_MS = 30_000.0
 DEFAULT_QUIET_MS = 1000.0

@@ -66,7 +66,7 @@ def test_silence_ends_a_message_over_a_noisy_line(make_phone, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("style, how", [("reorder", "reorder"), ("dial", "dial"),
-                                        ("drop", "loop_drop")])
+                                        ("busy", "busy"), ("drop", "loop_drop")])
 def test_hang_up_keeps_the_message_and_trims_the_exchange_tone(make_phone, tmp_path,
                                                                style, how) -> None:
     phone = make_phone()
