@@ -90,7 +90,6 @@ class CallContext:
     last_forward_result: str | None = None  # "busy", "no_answer", ... for greeting choice
     on_event: Callable[[str, dict[str, Any]], None] | None = None
     heard: Heard = field(default_factory=Heard, repr=False)
-    _announced: str | None = field(default=None, repr=False)  # see `log`
 
     def __post_init__(self) -> None:
         me = weakref.ref(self)  # the call must not hold its context: no reference cycle
@@ -138,11 +137,6 @@ class CallContext:
         return trail[-2] if len(trail) >= 2 else None
 
     def log(self, kind: str, **detail: Any) -> None:
-        if kind == "prompt":  # code that announces its prompt itself: not logged twice
-            self._announced = detail.get("prompt")
-        self._log(kind, **detail)
-
-    def _log(self, kind: str, **detail: Any) -> None:
         self.services.store.calls.event(self.call_id, self.t_ms(), kind, self.node, **detail)
         self.note(kind, **detail)
 
@@ -152,11 +146,10 @@ class CallContext:
 
     def _playing(self, audio: Audio) -> None:
         what = self.heard.take(audio)
-        announced, self._announced = self._announced, None
-        if "prompt" not in what:
+        if "prompt" in what:
+            self.log("prompt", **what)
+        else:
             self.note("prompt", **what)
-        elif what["prompt"] != announced:
-            self._log("prompt", **what)
 
     def name(self, audio: Audio, **what: Any) -> Audio:
         """Say what `audio` is when it plays (see ivr/heard.py for the shapes)."""

@@ -98,7 +98,7 @@ def test_a_part_of_named_audio_keeps_its_name_and_unnamed_audio_is_described() -
 
 
 def test_a_greeting_prompt_that_its_node_logs_itself_is_logged_once(make_phone) -> None:
-    # mailnodes logs a configured greeting's `prompt` event itself: the play is not a second
+    # a configured greeting is a prompt like any other: one event in the call log
     phone = make_phone({"mailboxes": {"general": {"greetings": {"unavailable": {"prompt": "closed"}}}}})
     summary, _ = phone.call("wait 0.5; press A; wait 1; press A; wait 1; press A; waitbeep 30; hangup",
                             number=KNOWN)
