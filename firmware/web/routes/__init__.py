@@ -29,3 +29,7 @@ from firmware.web.routes import lookups, settings_integrations  # noqa: E402 - w
 from firmware.web.routes import settings_deliveries  # noqa: E402 - failed deliveries, send again
 
 ROUTERS += [settings_integrations.router, settings_deliveries.router, lookups.router]
+
+from firmware.web.routes import mailbox_greetings  # noqa: E402 - what each mailbox plays now
+
+ROUTERS += [mailbox_greetings.router]

@@ -23,6 +23,7 @@ from firmware.web import fmt
 from firmware.web.context import N_, Refused, WebContext
 from firmware.web.forms import form_values
 from firmware.web.greetings import Limits, Previews, prepare, receive
+from firmware.web.routes.mailbox_greetings import mailbox_rows
 
 router = APIRouter()
 
@@ -61,7 +62,7 @@ def prompt_rows(settings: Settings) -> list[dict[str, Any]]:
 async def page(request: Request) -> Response:
     web = _web(request)
     return web.render(request, "greetings.html", prompts=prompt_rows(web.settings()),
-                      max_mb=web.services.max_upload_bytes // (1024 * 1024),
+                      mailboxes=mailbox_rows(web), max_mb=web.services.max_upload_bytes // (1024 * 1024),
                       max_min=int(web.services.max_upload_s // 60), title=web.request_state(request).t("Greetings"))
 
 
@@ -108,6 +109,7 @@ async def _upload(web: WebContext, prompt: str, lang: str, file: UploadFile) -> 
 def _rejected_page(request: Request, web: WebContext, exc: UploadRejected, prompt: str, lang: str) -> Response:
     t = web.request_state(request).t
     return web.render(request, "greetings.html", status=422, prompts=prompt_rows(web.settings()),
+                      mailboxes=mailbox_rows(web),
                       max_mb=web.services.max_upload_bytes // (1024 * 1024),
                       max_min=int(web.services.max_upload_s // 60),
                       rejected={"prompt": prompt, "lang": lang,

@@ -1,0 +1,122 @@
+"""What each mailbox's callers hear now, on the greetings page: the greeting that plays
+for "nobody can answer" and "line busy" (a prompt set here, a recording made by phone,
+a temporary greeting, or the built-in sentence), and the owner's phone recordings, to
+hear in the browser and to remove (so the greeting set here plays again).
+
+Pages: GET /greetings/mailbox/{box}/{kind}/audio (a phone recording) ;
+POST /greetings/mailbox/{box}/{kind}/remove. API: GET /api/greetings/mailboxes.
+`kind` is one of greetings.PHONE_KINDS. The answer comes from ivr/greetings.plays_now,
+the same function a call asks, so the page cannot disagree with what callers hear.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from firmware.ivr.greetings import (PHONE_KINDS, Where, drop_phone_greeting, phone_greeting_on,
+                                    phone_greeting_path, plays_now)
+from firmware.ivr.phrases import phrase
+from firmware.web import fmt
+from firmware.web.context import N_, Refused, WebContext
+
+router = APIRouter()
+
+CALLER_KINDS = ("unavailable", "busy")
+
+
+def _web(request: Request) -> WebContext:
+    return request.app.state.web
+
+
+def where(web: WebContext) -> Where:
+    settings = web.settings()
+    return Where(settings, web.services.store, fmt.local(web.services.clock_ms(), settings.business.zone))
+
+
+def _recorded_ms(path: Any) -> int:
+    return int(path.stat().st_mtime * 1000)
+
+
+def _until(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def _playing(at: Where, box: str, kind: str) -> dict[str, Any]:
+    """One caller kind: where its greeting comes from, in words the template picks."""
+    choice = plays_now(at, box, kind)
+    mailbox = at.settings.mailboxes[box]
+    row: dict[str, Any] = {"kind": kind, "source": choice.source, "slot": choice.slot,
+                           "prompt": choice.prompt, "fallback": kind == "busy" and choice.slot == "unavailable"}
+    if choice.source == "phone" and choice.file is not None:
+        row["recorded"] = fmt.stamp(_recorded_ms(choice.file), at.settings.business.zone)
+        row["audio_url"] = f"/greetings/mailbox/{box}/{choice.slot}/audio?v={_recorded_ms(choice.file)}"
+    elif choice.source == "config" and choice.slot == "temporary" and mailbox.greetings.temporary:
+        row["until"] = _until(mailbox.greetings.temporary.until)
+    elif choice.source == "built-in":
+        language = at.settings.business.languages[0]
+        row["text"] = phrase(f"{kind}_greeting", language, name=mailbox.name)
+    return row
+
+
+def _recordings(at: Where, box: str) -> list[dict[str, Any]]:
+    rows = []
+    for kind in PHONE_KINDS:
+        path = phone_greeting_path(at, box, kind)
+        if path.exists():
+            rows.append({"kind": kind, "on": phone_greeting_on(at, box, kind),
+                         "recorded": fmt.stamp(_recorded_ms(path), at.settings.business.zone),
+                         "audio_url": f"/greetings/mailbox/{box}/{kind}/audio?v={_recorded_ms(path)}"})
+    return rows
+
+
+def mailbox_rows(web: WebContext) -> list[dict[str, Any]]:
+    """Per mailbox: what plays now for each caller kind, and its phone recordings."""
+    at = where(web)
+    return [{"id": box, "name": mailbox.name,
+             "playing": [_playing(at, box, kind) for kind in CALLER_KINDS],
+             "recordings": _recordings(at, box)}
+            for box, mailbox in at.settings.mailboxes.items()]
+
+
+def _check(web: WebContext, box: str, kind: str) -> None:
+    if box not in web.settings().mailboxes:
+        raise Refused(404, N_("There is no such mailbox."))
+    if kind not in PHONE_KINDS:
+        raise Refused(404, N_("There is no such greeting."))
+
+
+@router.get("/api/greetings/mailboxes", tags=["greetings"],
+            summary="Per mailbox: the greeting callers hear now, and the recordings made by phone")
+async def api_mailboxes(request: Request) -> dict[str, Any]:
+    return {"mailboxes": mailbox_rows(_web(request))}
+
+
+@router.get("/greetings/mailbox/{box}/{kind}/audio", include_in_schema=False)
+async def phone_audio(request: Request, box: str, kind: str) -> Response:
+    web = _web(request)
+    _check(web, box, kind)
+    path = phone_greeting_path(where(web), box, kind)
+    if not path.is_file():
+        raise Refused(404, N_("No greeting was recorded by phone for this."))
+    return FileResponse(path, media_type="audio/wav", headers={"Cache-Control": "no-store"})
+
+
+@router.post("/greetings/mailbox/{box}/{kind}/remove", include_in_schema=False)
+async def remove_form(request: Request, box: str, kind: str) -> Response:
+    web = _web(request)
+    _check(web, box, kind)
+    if not drop_phone_greeting(where(web), box, kind):
+        raise Refused(409, N_("No greeting was recorded by phone for this."))
+    return RedirectResponse(f"/greetings?removed={kind}#m-{box}", status_code=303)
+
+
+@router.post("/api/greetings/mailbox/{box}/{kind}/remove", tags=["greetings"],
+             summary="Remove a greeting recorded by phone (the one set here plays again)")
+async def api_remove(request: Request, box: str, kind: str) -> dict[str, bool]:
+    web = _web(request)
+    _check(web, box, kind)
+    return {"removed": drop_phone_greeting(where(web), box, kind)}
