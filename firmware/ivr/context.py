@@ -219,7 +219,7 @@ class CallContext:
             await announce_tty(self.call)
         return pressed
 
-    async def say_phrase(self, key: str, *, barge_in: bool = True, language: str | None = None,
+    async def say_phrase(self, key: str, /, *, barge_in: bool = True, language: str | None = None,
                          **values: object) -> bool:
         """A built-in sentence (ivr/phrases.py), in the call's language or `language`."""
         language = language or self.language

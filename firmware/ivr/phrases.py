@@ -200,7 +200,8 @@ PHRASES: dict[str, dict[str, str]] = {
 }
 
 
-def phrase(key: str, language: str, **values: object) -> str:
+def phrase(key: str, language: str, /, **values: object) -> str:
+    """Positional-only, so a sentence may have a {key} or {language} placeholder."""
     try:
         texts = PHRASES[key]
     except KeyError:

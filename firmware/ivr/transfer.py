@@ -139,8 +139,7 @@ async def _whisper(ctx: CallContext, node: ForwardNode) -> Attempt:
             ctx.name(audio, prompt=node.whisper, language=ctx.prompt_language(node.whisper, language),
                      to="party")
         else:
-            # filled in here: phrase()'s own first parameter is named `key`
-            text = phrase("whisper", language).format(key=node.accept_key)
+            text = phrase("whisper", language, key=node.accept_key)
             audio = ctx.name(await ctx.render(text, language), phrase="whisper", language=language,
                              to="party")
         await call.play(audio)
