@@ -12,7 +12,8 @@ API:
         .services, .outbox, .store, .notifier (e-mail + webhooks)
         .engine(line, line_name=..., on_event=...) -> Engine   (sees for_line(config, name))
         .line_settings(line_name) -> () -> Settings            that view, newest config
-        .recover()                            crash leftovers: recordings (notified), open calls
+        .recover()                            crash leftovers: recordings, notices owed,
+                                              open calls (closed, call_ended sent)
     data_config_path(data_dir) -> Path        where the published config lives
     await simulated_call(box, caller, parties=None, realtime=False, on_event=None)
                                               one SimCaller through the engine on a SimLine
@@ -183,10 +184,12 @@ class Box:
                                  prompts=self.prompts, notify=notifier, **kwargs)
 
     def recover(self) -> None:
-        """After a crash or power cut: recordings cut short become messages, each e-mailed
-        and sent to webhooks as a message saved in a call is (through the outbox, so
-        nothing waits on the network here); calls left open are closed. A recording
-        shorter than its mailbox's min_message_s is dropped unless it holds speech."""
+        """After a crash or power cut: recordings cut short become messages; every message
+        not yet notified (those, and any saved just before the crash) is e-mailed and sent
+        to webhooks as a message saved in a call is (through the outbox, so nothing waits
+        on the network here); calls left open are closed as interrupted, each with its
+        call_ended webhook event. A recording shorter than its mailbox's min_message_s is
+        dropped unless it holds speech."""
         settings = self.config.current()
 
         def shortest_ms(mailbox: str) -> int:
@@ -196,12 +199,10 @@ class Box:
         recovered = self.voicemail.recover(shortest_ms)
         if recovered:
             log.warning("recovered %d message(s) cut short by a restart", len(recovered))
-        for message in recovered:
-            try:
-                self.notifier.voicemail(message.id, message.mailbox)
-            except Exception:  # it is in the inbox; one failed notice must not stop the start
-                log.exception("cannot queue the notice of recovered message %d", message.id)
-        closed = self.store.calls.close_open("restart")
+        owed = self.notifier.send_owed()
+        if owed:
+            log.warning("queued the notice of %d message(s) saved before a restart", owed)
+        closed = self.store.calls.close_open("restart", on_closed=self.notifier.call_ended)
         if closed:
             log.warning("closed %d call(s) left open by a restart", closed)
 

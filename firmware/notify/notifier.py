@@ -3,7 +3,10 @@
 API:
     smtp_config(settings) -> SmtpConfig | None        settings.smtp mapped for email.py
     OutboxNotifier(outbox, store, settings_provider)
-        .voicemail(message_id, mailbox)               a voicemail e-mail, WAV attached
+        .voicemail(message_id, mailbox)               a voicemail e-mail, WAV attached (once:
+                                                      the message is marked notified with it)
+        .send_owed() -> n                             start-up: notices of messages saved but
+                                                      never notified (a crash between the two)
         .callback_requested(callback_id, mailbox)     "please call back" e-mail
         .tty_message(message_id, mailbox)             a typed (TTY) message, as a voicemail
         .call_ended(call_id) / .survey_answered(call_id, survey, answer)
@@ -19,6 +22,7 @@ waits on a mail server and a network outage loses nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -37,6 +41,7 @@ from firmware.notify.outbox import DeliveryFailed, Outbox
 from firmware.settings import Settings
 from firmware.store import Store
 
+log = logging.getLogger(__name__)
 
 CALLBACK_KIND = "callback_email"
 TTY_NOTE = ("This caller used a text telephone (TTY) and may not hear a voice call: call back\n"
@@ -75,6 +80,37 @@ class OutboxNotifier:
         return list(box.email) if box is not None else []
 
     def voicemail(self, message_id: int, mailbox: str) -> None:
+        """Queue a saved message's e-mail and webhooks, once: in one transaction with the
+        message's notified mark (`claim_notice`), so a crash leaves both or neither, and
+        a message already notified (by `send_owed` in another process) is left alone."""
+        if self._queue_once(message_id, mailbox):
+            self._outbox.wake()  # the jobs are committed now: the worker sees them
+
+    def send_owed(self) -> int:
+        """Queue the notices still owed (the process died between saving a message and
+        queuing its notice, or shut down mid-message); start-up calls it. A message the
+        owner deleted meanwhile is marked without a notice. Returns how many were queued."""
+        sent = 0
+        for message in self._store.messages.unnotified():
+            if message.deleted:
+                self._store.messages.claim_notice(message.id)
+                continue
+            try:
+                sent += self._queue_once(message.id, message.mailbox)
+            except Exception:  # it is in the inbox; one bad notice must not stop the start
+                log.exception("cannot queue the notice of message %d", message.id)
+        if sent:
+            self._outbox.wake()
+        return sent
+
+    def _queue_once(self, message_id: int, mailbox: str) -> bool:
+        with self._store.db.write():
+            if not self._store.messages.claim_notice(message_id):
+                return False
+            self._queue(message_id, mailbox)
+        return True
+
+    def _queue(self, message_id: int, mailbox: str) -> None:
         self.hooks.message_saved(message_id)  # voicemail, or tty_message for a typed one
         recipients = self._recipients(mailbox)
         message = self._store.messages.get(message_id)

@@ -11,7 +11,8 @@ API index:
       .node_funnel(since_ms, until_ms) -> {node: calls that entered it}
       .hour_of_week(since_ms, until_ms, tz, skip_line=None) -> 7x24 counts (Monday first)
                                  in tz, leaving out the calls of line `skip_line`
-      .open_calls() -> calls never finished (a crash mid-call); .close_open(reason)
+      .open_calls() -> calls never finished (a crash mid-call)
+      .close_open(reason, on_closed=) -> how many closed as "interrupted"
     Call, CallEvent        frozen rows
     EVENT_KINDS            the event kinds the engine writes (others are allowed)
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -188,10 +190,17 @@ class CallLog:
         return [_call(r) for r in self.db.query(
             "SELECT * FROM calls WHERE ended_ms IS NULL ORDER BY started_ms")]
 
-    def close_open(self, end_reason: str = "restart", ended_ms: int | None = None) -> int:
-        """Close calls a crash or power cut left open (start-up); returns how many."""
+    def close_open(self, end_reason: str = "restart", ended_ms: int | None = None,
+                   on_closed: Callable[[int], object] | None = None) -> int:
+        """Close calls a crash or power cut left open (start-up) as "interrupted"; returns
+        how many. `on_closed(call_id)` runs inside the transaction that closes each call,
+        so what it writes (the call_ended webhook event) commits with the close or not at
+        all: a crash here leaves the call open for the next start, never closed unsent."""
         calls = self.open_calls()
         for call in calls:
             end = ended_ms if ended_ms is not None else max(call.started_ms, call.answered_ms or 0)
-            self.finish(call.id, "interrupted", end_reason, end)
+            with self.db.write():
+                self.finish(call.id, "interrupted", end_reason, end)
+                if on_closed is not None:
+                    on_closed(call.id)
         return len(calls)

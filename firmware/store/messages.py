@@ -12,6 +12,9 @@ API index:
       .undelete(id)            clears deleted_ms
       .purgeable(before_ms)    deleted before that time: rows to purge (with their paths)
       .purge(ids)              remove rows for good
+      .unnotified() -> [Message]   saved, notice not yet queued (a crash between the two)
+      .claim_notice(id, at_ms=) -> bool   mark the notice queued; False if it already was
+                                   (call it in the transaction that queues the notice)
     Message                    frozen row
 """
 
@@ -39,6 +42,7 @@ class Message:
     heard: bool
     heard_ms: int | None
     deleted_ms: int | None
+    notified_ms: int | None = None  # its notice was queued then; None: still owed
 
     @property
     def deleted(self) -> bool:
@@ -125,6 +129,21 @@ class Messages:
 
     def undelete(self, message_id: int) -> None:
         self._update(message_id, "UPDATE messages SET deleted_ms = NULL WHERE id = ?", ())
+
+    def unnotified(self) -> list[Message]:
+        """Messages whose notice was never queued, oldest first (deleted ones included:
+        the caller decides)."""
+        rows = self.db.query("SELECT * FROM messages WHERE notified_ms IS NULL ORDER BY id")
+        return [_message(r) for r in rows]
+
+    def claim_notice(self, message_id: int, at_ms: int | None = None) -> bool:
+        """Mark the message's notice as queued; False if it already was (or no such
+        message). Inside the transaction that queues the notice, so exactly one
+        sender queues it, and a crash leaves both or neither."""
+        at = self.db.now_ms() if at_ms is None else at_ms
+        with self.db.write() as con:
+            return con.execute("UPDATE messages SET notified_ms = ? WHERE id = ? AND notified_ms IS NULL",
+                               (at, message_id)).rowcount == 1
 
     def purgeable(self, before_ms: int) -> list[Message]:
         rows = self.db.query(

@@ -168,5 +168,15 @@ _V5 = """
 ALTER TABLE outbox_jobs ADD COLUMN sending_until INTEGER;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+_V6 = """
+-- When a message's notice (e-mail, webhooks) was queued in the outbox; NULL: still owed.
+-- Set in the transaction that queues it, so a crash between saving a message and queuing
+-- its notice leaves it owed, and the next start sends it. Messages from before this
+-- version were notified when they were saved.
+ALTER TABLE messages ADD COLUMN notified_ms INTEGER;
+UPDATE messages SET notified_ms = received_ms;
+CREATE INDEX messages_unnotified ON messages (id) WHERE notified_ms IS NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -8,7 +8,8 @@ API index:
       .add_text(mailbox, text, ...) -> Message   a TTY/TDD message
       .recover(min_ms=None) -> list[Message]   start-up: list recordings a crash cut short
                                                (min_ms(mailbox): that mailbox's shortest
-                                               message; the caller notifies each one)
+                                               message; each is owed its notice:
+                                               OutboxNotifier.send_owed queues it)
       .list(mailbox) / .counts(mailbox) / .get(id) / .audio_path(message)
       .mark_heard(id) / .delete(id) / .undelete(id) / .purge() -> how many removed
       .check_pin(mailbox, entered, verify) -> PinCheck     verify: the hashed-PIN check
@@ -121,14 +122,15 @@ class Voicemail:
                                        caller_number=caller_number, caller_name=caller_name)
 
     def recover(self, min_ms: Callable[[str], int] | None = None) -> list[Message]:
-        """Recordings a crash or power cut interrupted become messages; returned so the
-        caller can notify each one as it would a message saved in a call.
+        """Recordings a crash or power cut interrupted become messages, returned; each
+        owes its notice like a message saved in a call (Messages.unnotified) until the
+        notifier queues it.
 
         Shorter than `min_ms(mailbox)` (default: the policy's) is dropped as a hang-up
         at the beep, unless it holds speech: a real message cut short by the crash
         loses more if dropped than a stray short one costs if kept. A recording already
         listed (the crash came between its row and its marker's removal) is not listed
-        twice, but returned: its notification had not been sent yet."""
+        twice, but returned."""
         root = self.store.data.voicemail
         listed: dict[str, dict[str, Message]] = {}
         out: list[Message] = []
