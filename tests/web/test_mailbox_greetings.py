@@ -78,6 +78,7 @@ def _kind_line(html: str, box: str, kind: str) -> str:
 def test_a_greeting_recorded_by_phone_shows_plays_and_is_removed(
         client: TestClient, services: WebServices, office_open: None) -> None:  # noqa: F811
     _with_pin(client)
+    assert 'href="/greetings#m-support"' in client.get("/settings/mailboxes").text  # the way there
     page = client.get("/greetings").text
     assert _kind_line(page, "support", "unavailable").startswith("config/unavailable: the greeting “support greeting”")
     assert "Recorded by phone" not in _section(page, "support")
@@ -90,6 +91,7 @@ def test_a_greeting_recorded_by_phone_shows_plays_and_is_removed(
     assert line.startswith(f"phone/unavailable: recorded by phone on {recorded}"), line
     # support has no busy greeting: busy callers hear the unavailable one, the recording
     assert _kind_line(page, "support", "busy").startswith("phone/unavailable: recorded by phone"), page
+    assert len(re.findall(r'src="/greetings/mailbox/support/unavailable/audio', page)) == 2  # now + list
     assert "Playing" in _section(page, "support")
     assert _kind_line(page, "general", "unavailable").startswith("config/unavailable: the greeting “leave message”")
     # the browser's player gets the very recording, only with a login
