@@ -12,6 +12,7 @@ the same function a call asks, so the page cannot disagree with what callers hea
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -37,7 +38,7 @@ def where(web: WebContext) -> Where:
     return Where(settings, web.services.store, fmt.local(web.services.clock_ms(), settings.business.zone))
 
 
-def _recorded_ms(path: Any) -> int:
+def _recorded_ms(path: Path) -> int:
     return int(path.stat().st_mtime * 1000)
 
 
