@@ -242,11 +242,14 @@ class Engine:
                 # reference cycle, so without this the call (its detectors' buffers,
                 # ~1.4 MB) would wait for a full cyclic GC, dozens of calls later.
                 holder.clear()
-                self.services.store.calls.finish(call_id, ctx.outcome, ctx.end_reason,
-                                                 ended_ms=ctx.wall_ms())
+                # the call's end and what it queues (the call_ended webhook) commit
+                # together: a crash between them would close the call unannounced
+                with self.services.store.db.write():
+                    self.services.store.calls.finish(call_id, ctx.outcome, ctx.end_reason,
+                                                     ended_ms=ctx.wall_ms())
+                    self._emit("call_end", call_id=call_id, outcome=ctx.outcome,
+                               end_reason=ctx.end_reason, path=list(ctx.path))
                 self.state = "idle"
                 self.calls_handled += 1
-                self._emit("call_end", call_id=call_id, outcome=ctx.outcome,
-                           end_reason=ctx.end_reason, path=list(ctx.path))
         return CallSummary(call_id, ctx.outcome, ctx.end_reason, tuple(ctx.path),
                            caller_class, caller.number if caller else None)

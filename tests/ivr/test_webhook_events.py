@@ -48,3 +48,29 @@ def test_survey_answer_is_an_event_for_subscribed_hooks_only(make_phone) -> None
     data = jobs[0]["event"]["data"]
     assert (data["survey"], data["question"], data["answer"]) == ("survey", "survey", "4")
     assert data["question_text"] == "Rate us one to five."
+
+
+def test_a_call_end_and_its_event_commit_together(make_phone, monkeypatch) -> None:
+    """While the call_ended event is queued, nobody else sees the call closed yet: the
+    close and the queued event are one transaction, so a crash can never leave a call
+    closed in the log with its event lost (an open call is closed and announced at the
+    next start)."""
+    import sqlite3
+
+    phone = make_phone({"webhooks": {"office": {"url": "http://127.0.0.1:9/in", "secret": SECRET}}})
+    hooks = phone.box.notifier.hooks
+    queue_event = hooks.call_ended
+    seen_from_outside: list[object] = []
+
+    def call_ended(call_id: int) -> None:
+        with sqlite3.connect(phone.store.db.path) as other:  # another process's view
+            seen_from_outside.append(other.execute(
+                "SELECT ended_ms FROM calls WHERE id = ?", (call_id,)).fetchone()[0])
+        queue_event(call_id)
+
+    monkeypatch.setattr(hooks, "call_ended", call_ended)
+    summary, _ = phone.call("wait 0.5; press 1; wait 3; hangup", number=KNOWN)
+    assert seen_from_outside == [None]  # not committed while the event was being queued
+    assert phone.store.calls.get(summary.call_id).ended_ms is not None
+    [job] = [j for j in phone.store.jobs.list() if j.kind == WEBHOOK_KIND]
+    assert job.payload["event"]["event"] == "call_ended"
