@@ -39,6 +39,8 @@ PRESEED_KEYS = {"business": ("name", "timezone", "country"),
                          "timeout_s"),
                 "admin_password_hash": ()}
 NOTE = "first boot (preseed)"
+MIN_SALT_BYTES = 8  # RFC 9106's minimum salt length
+MIN_HASH_BYTES = 16  # shorter tags are no password check worth the name
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -86,14 +88,23 @@ def _read(path: Path) -> dict[str, Any]:
                                              f"(known: {', '.join(PRESEED_KEYS[key])})"))
     hashed = data.get("admin_password_hash")
     if hashed is not None and not _is_argon2(hashed):
-        problems.append(_problem(path, "admin_password_hash", "not an argon2 hash: make one "
-                                 "with `ivrbox preseed --hash-password` (never the password)"))
+        problems.append(_problem(path, "admin_password_hash", "not an argon2 hash (the example's "
+                                 "placeholder, or cut short): make one with `ivrbox preseed "
+                                 "--hash-password` and paste it whole (never the password)"))
     if problems:
         raise ConfigError(problems)
     return data
 
 
 def _is_argon2(value: Any) -> bool:
+    """A hash the web page can verify a password against. argon2's own parser reads only
+    the parameters, so the example file's placeholder (`...$REPLACE$WITH-YOUR-OWN-HASH`)
+    would pass it and lock the owner out of a page that skips its first-run screen: the
+    salt and the hash must also be real base64 of a real length (RFC 9106: salt >= 8
+    bytes; `--hash-password` makes 16 and 32)."""
+    import binascii
+    from base64 import b64decode
+
     from argon2 import extract_parameters
     from argon2.exceptions import InvalidHashError
 
@@ -101,9 +112,11 @@ def _is_argon2(value: Any) -> bool:
         return False
     try:
         extract_parameters(value)
-    except (InvalidHashError, ValueError):
+        salt, digest = value.split("$")[-2:]
+        raw = [b64decode(part + "=" * (-len(part) % 4), validate=True) for part in (salt, digest)]
+    except (InvalidHashError, ValueError, binascii.Error):
         return False
-    return True
+    return len(raw[0]) >= MIN_SALT_BYTES and len(raw[1]) >= MIN_HASH_BYTES
 
 
 def preseed(path: Path, data_dir: Path, clock_ms: Any = None) -> list[str]:

@@ -70,6 +70,11 @@ def test_second_preseed_changes_password_and_keeps_other_settings(tmp_path: Path
     ("business: {colour: red}\n", "business.colour"),
     ("wifi: {ssid: x}\n", "unknown setting"),
     ("admin_password_hash: hunter2\n", "not an argon2 hash"),
+    # the example file's placeholder parses as argon2 parameters: it must still be refused
+    ('admin_password_hash: "$argon2id$v=19$m=65536,t=3,p=4$REPLACE$WITH-YOUR-OWN-HASH"\n',
+     "not an argon2 hash"),
+    ('admin_password_hash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaA"\n',
+     "not an argon2 hash"),
     ("line: {backend: modem}\n", "needs 'device'"),
     ("- a list\n", "must be a YAML mapping"),
     ("business: {name: [unclosed\n", "not valid YAML"),
