@@ -49,7 +49,7 @@ def test_add_a_modem_line_to_a_one_line_box(client: TestClient, services, modems
     for device in modems:
         assert f'<option value="{device}"' in form  # offered as found on this box
     assert '<option value="/dev/ttyACM0"' not in form  # the by-id name stands for it
-    assert '<option value="closed">closed · play</option>' in form  # entry nodes of the flow
+    assert '<option value="closed">closed · Announcement</option>' in form  # entry nodes of the flow
     assert 'name="csrf"' in form
     before = _version(services)
     r = post(client, "/settings/lines", {"name": "front-desk", "backend": "modem", "device_found": modems[0],
@@ -168,3 +168,17 @@ def test_a_device_that_is_not_a_serial_port_is_refused_on_both_pages(
     r = post(client, "/settings/lines", {"name": "back", "backend": "modem", "device": device})
     assert _errors(r.text)["device"].startswith(f"「{device}」不是序列埠")
     assert _version(services) == before and not load(services.config_path).lines
+
+
+def test_start_step_choices_name_the_kind_of_step_in_the_page_language(client: TestClient) -> None:
+    """The owner picks where a line's calls start by step name and kind in words, never
+    the config's type codes ("play", "schedule")."""
+    for path in ("/settings/line", "/settings/lines/new"):
+        page = client.get(path).text
+        assert '<option value="office_hours">office_hours · Opening hours</option>' in page, path
+        assert "· schedule<" not in page and "· play<" not in page, path
+    client.cookies.set(LANG_COOKIE, "zh-TW")
+    for path in ("/settings/line", "/settings/lines/new"):
+        page = client.get(path).text
+        assert '<option value="closed">closed · 播放語音</option>' in page, path
+        assert "· Announcement<" not in page, path

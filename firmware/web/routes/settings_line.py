@@ -83,9 +83,14 @@ def devices_in_use(settings: Any, offered: list[str]) -> dict[str, str]:
 
 
 # -- the line -----------------------------------------------------------------------
-def entry_choices(settings: Settings) -> list[tuple[str, str]]:
-    """(node id, node type) of every step a line's calls may start at."""
-    return [(node_id, getattr(node, "type", "")) for node_id, node in settings.flow.nodes.items()]
+def entry_choices(settings: Settings, t: Any) -> list[tuple[str, str]]:
+    """(node id, what kind of step, in the page's words) of every step a line's calls may
+    start at: the owner knows "Opening hours", not the config's `schedule`."""
+    from firmware.web.routes.menus import type_labels
+
+    labels = type_labels(t)
+    kinds = ((node_id, getattr(node, "type", "")) for node_id, node in settings.flow.nodes.items())
+    return [(node_id, labels.get(kind, kind)) for node_id, kind in kinds]
 
 
 def _field_map(web: WebContext, line_name: str | None) -> dict[str, str]:
@@ -159,7 +164,7 @@ def _line_page(request: Request, web: WebContext, values: dict[str, str], errors
                       backends=BACKENDS, transfers=TRANSFERS, devices=detected_devices(), title=t("Phone line"),
                       line_names=[entry.name for entry in settings.lines], line_name=line_name,
                       lines=_line_rows(web), announce_tty=settings.business.announce_tty,
-                      nodes=entry_choices(settings), shared_entry=settings.flow.entry)
+                      nodes=entry_choices(settings, t), shared_entry=settings.flow.entry)
 
 
 def line_page_with(request: Request, web: WebContext, errors: dict[str, list[str]], status: int) -> Response:

@@ -124,7 +124,7 @@ def _add_page(request: Request, web: WebContext, values: dict[str, str], errors:
     settings = web.settings()
     found = detected_devices()
     used = devices_in_use(settings, found["modem"] + found["fxo"])
-    nodes = entry_choices(settings)
+    nodes = entry_choices(settings, t)
     return web.render(request, "settings_line_add.html", status=status, v=values, errors=errors,
                       backends=BACKENDS, devices=found, used=used, nodes=nodes,
                       shared_entry=settings.flow.entry, line=settings.line, title=t("Add a line"))
