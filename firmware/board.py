@@ -29,6 +29,7 @@ rebooting or crashed Pi leaves the line on-hook; `load_pinmap` refuses anything 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,7 +193,8 @@ def load_pinmap(name: str, *, search: tuple[Path, ...] = (PINMAP_DIR,)) -> PinMa
 
     Never a path: the name comes from the config (the web page edits it), and a path
     would let the parser's errors show the keys of any YAML file on the box."""
-    known = sorted(p.stem for d in search if d.is_dir() for p in d.glob("*.yaml"))
+    # a set: in development the release's directory is the source tree's (venv in the repo)
+    known = sorted({p.stem for d in search if d.is_dir() for p in d.glob("*.yaml")})
     text = str(name)
     if not BOARD_NAME.match(text) or text not in known:
         raise ConfigError([ConfigProblem(text, None, "",
@@ -215,12 +217,21 @@ class Board:
     """The GPIO side of one FXO board, built from its pin map."""
 
     def __init__(self, pinmap: PinMap, *, pin_factory: Any = None) -> None:
-        from gpiozero import LED, DigitalInputDevice, DigitalOutputDevice
-
         self.pinmap = pinmap
         self._watchers: list[Callable[[str, bool], None]] = []
         self._led_states = {name: "off" for name in LED_NAMES if f"led_{name}" in pinmap.pins}
         self._devices: dict[str, Any] = {}
+        # gpiozero warns once per pin library it could not load; where none loads, the
+        # error below says why in one line instead of a screenful of warnings
+        with warnings.catch_warnings(record=True) as fallbacks:
+            warnings.simplefilter("always")
+            self._open(pinmap, pin_factory, fallbacks)
+        for w in fallbacks:  # a board that did open: the fallbacks are worth knowing
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+    def _open(self, pinmap: PinMap, pin_factory: Any, fallbacks: list[Any]) -> None:
+        from gpiozero import LED, DigitalInputDevice, DigitalOutputDevice
+
         try:
             relay = pinmap.pins["hook_relay"]
             self._devices["hook_relay"] = DigitalOutputDevice(
@@ -243,8 +254,9 @@ class Board:
                     self._devices[name] = device
         except Exception as exc:  # no GPIO here, pin busy, permission: one clear error
             self.close()
+            tried = "; ".join(str(w.message) for w in fallbacks)
             raise LineError(f"cannot set up the GPIO pins of board '{pinmap.board}': "
-                            f"{type(exc).__name__}: {exc}") from exc
+                            f"{type(exc).__name__}: {exc}" + (f" ({tried})" if tried else "")) from exc
 
     def _notifier(self, name: str, active: bool) -> Callable[[], None]:
         def notify() -> None:  # gpiozero's thread: no blocking, no raising

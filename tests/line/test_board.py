@@ -29,6 +29,37 @@ def test_the_reference_board_leaves_i2s_and_i2c_free() -> None:
 def test_unknown_board_names_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=REF):
         load_pinmap("no-such-board")
+    # in development the release's pin map directory is the source tree's: named once
+    with pytest.raises(ConfigError) as err:
+        load_pinmap("no-such-board", search=(PINMAP_DIR, PINMAP_DIR / ".." / "pinmaps"))
+    assert str(err.value).count(f"{REF},") + str(err.value).count(f"{REF})") == 1
+
+
+def _gpio_libraries_here() -> bool:
+    import importlib.util
+
+    return (any(importlib.util.find_spec(m) for m in ("lgpio", "RPi", "pigpio"))
+            or Path("/proc/device-tree/model").exists())
+
+
+@pytest.mark.skipif(_gpio_libraries_here(), reason="this machine has GPIO: the board opens")
+def test_cli_without_gpio_is_one_line(monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """No pin library loads (a laptop, a container): one line saying why, exit 2, not a
+    warning per library gpiozero tried before the error."""
+    from gpiozero import Device
+
+    from firmware.cli import main
+
+    monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)
+    Device.pin_factory = None
+    try:
+        assert main(["board", "status"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "cannot set up the GPIO pins" in err
+        assert "Falling back from lgpio" in err
+    finally:
+        Device.pin_factory = None
 
 
 @pytest.mark.parametrize("name", ["/etc/passwd", str(PINMAP_DIR / f"{REF}.yaml"),
