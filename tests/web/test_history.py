@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from firmware.settings import load
 from firmware.web import configdiff
 from firmware.web.configs import text_data
+from firmware.web.context import LANG_COOKIE
 from tests.web.conftest import post
 from tests.web.test_menus import main_menu_form
 
@@ -80,3 +81,24 @@ def test_diff_summary_shapes() -> None:
     assert lines == ["new step extra", "step info removed", "weekly hours changed", "temporary greeting changed (general)"]
     assert configdiff.summary(None, new, t) == ["first saved version"]
     assert configdiff.summary_texts("a: [", "b: {", t) == ["this version cannot be read"]
+
+
+def test_the_box_own_notes_are_said_in_the_page_language_and_the_owner_note_as_typed(
+        client: TestClient, services) -> None:
+    """Notes the box writes ("first-run setup", "back to version 1", a caller rule) read
+    in the owner's language; a note the owner typed shows word for word; the API keeps
+    the stored note."""
+    post(client, "/menus/node/main_menu", main_menu_form(opt_target=["info", "support", "sales", "", ""]))
+    post(client, "/draft/publish", {"note": "swap 2 and 3"})
+    post(client, "/calls/rule", {"number": "0912345678", "rule": "block"})
+    post(client, f"/history/{services.store.configs.latest().version - 1}/rollback")
+    notes = re.findall(r'<p class="note">([^<]*)</p>', client.get("/history").text)
+    assert notes[:3] == [f"Back to version {services.store.configs.latest().version - 2}",
+                         "Caller 0912345678 blocked", "swap 2 and 3"]
+    assert "First-time setup" in notes
+    client.cookies.set(LANG_COOKIE, "zh-TW")
+    notes = re.findall(r'<p class="note">([^<]*)</p>', client.get("/history").text)
+    assert notes[1:3] == ["已封鎖來電者 0912345678", "swap 2 and 3"] and notes[0].startswith("還原為第 ")
+    assert "首次設定" in notes and "first-run setup" not in notes
+    api = client.get("/api/history").json()["versions"]
+    assert api[1]["note"] == "caller 0912345678: block"

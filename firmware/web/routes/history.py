@@ -25,6 +25,7 @@ from firmware.web import configdiff
 from firmware.web.configs import FILENAME
 from firmware.web.context import N_, Refused, WebContext, client_source
 from firmware.web.forms import form_values
+from firmware.web.notetext import note_text
 from firmware.web.problemtext import say
 
 router = APIRouter()
@@ -84,6 +85,7 @@ def versions(web: WebContext, t: Any, limit: int = HISTORY_LIMIT) -> list[dict[s
         is_current = not found and v.text == current
         found = found or is_current
         out.append({"version": v.version, "published_ms": v.published_ms, "note": v.note or "",
+                    "note_said": note_text(v.note or "", t),
                     "who": _who(web, t, v.version, v.note), "current": is_current,
                     "changes": configdiff.summary_texts(older, v.text, t)})
     return out
