@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from firmware import __version__
 from firmware.errors import IvrboxError
@@ -22,12 +24,19 @@ COMMANDS: tuple[str, ...] = ("run", "call", "callerid", "config", "tones", "dtmf
                             "tty", "web")
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer whose reader left
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake as one line (what is wrong, where the help is) and
+    exit status 2, as every other error a person can cause; sub-parsers inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ivrbox", description="Auto-attendant for an analog phone line."
-    )
+    parser = Parser(prog="ivrbox", description="Auto-attendant for an analog phone line.")
     parser.add_argument("--version", action="version", version=f"ivrbox {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -46,6 +55,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader went away (`ivrbox dtmf --json f.wav | head -1`): not our error, and
+        # no traceback; stdout goes to /dev/null so the flush at exit cannot raise again
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _quiet_stdout() -> None:
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's capture)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover
