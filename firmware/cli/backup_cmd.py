@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     b.add_argument("--no-history", action="store_true", help="leave out the call log")
     b.set_defaults(func=backup)
     r = sub.add_parser("restore", help="replace the data dir's contents with a backup zip")
-    r.add_argument("file", type=Path, metavar="FILE")
+    r.add_argument("file", type=Path, metavar="FILE", help="a zip made by `ivrbox backup` or the web page")
     r.add_argument("--data", type=Path, default=DEFAULT_DATA, help="data dir (default ./data)")
     r.add_argument("--check", action="store_true", help="only validate the zip")
     r.add_argument("--force", action="store_true",

@@ -19,10 +19,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = subparsers.add_parser("config", help="check config files, hash mailbox PINs")
     sub = parser.add_subparsers(dest="config_command", metavar="ACTION")
     sub.required = True
-    check = sub.add_parser("check", help="validate config files and list every problem")
-    check.add_argument("files", nargs="+", metavar="FILE")
+    check = sub.add_parser("check", help="validate config files and list every problem",
+                           description="Print OK: FILE, or every problem as `file:line "
+                                       "section.field: message`; exit 2 if any file has one.")
+    check.add_argument("files", nargs="+", metavar="FILE", help="config file (YAML)")
     check.set_defaults(func=_check)
-    pin = sub.add_parser("hash-pin", help="print the pin_hash for a mailbox PIN")
+    pin = sub.add_parser("hash-pin", help="print the pin_hash for a mailbox PIN",
+                         description="Read a mailbox PIN (4 to 12 digits; asked twice on a "
+                                     "terminal, else one line of stdin) and print the value "
+                                     "to paste as the mailbox's pin_hash.")
     pin.set_defaults(func=_hash_pin)
 
 

@@ -16,9 +16,9 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("gen", help="generate DTMF or call-progress tones into a WAV file",
-                              description="Generate DTMF digits or a country's "
-                                          "call-progress tone as an 8 kHz 16-bit WAV file.")
+    p = subparsers.add_parser("gen", help="generate DTMF, call-progress tones or TTY text into a WAV file",
+                              description="Generate DTMF digits, a country's call-progress "
+                                          "tone or TTY (Baudot) text as an 8 kHz 16-bit WAV file.")
     sub = p.add_subparsers(dest="signal", metavar="SIGNAL")
     sub.required = True
 
@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
     y = sub.add_parser("tty", help="TTY/TDD text as Baudot FSK (45.45 or 50 baud)")
     y.add_argument("text", help='e.g. "HELLO GA"')
     y.add_argument("-o", "--output", required=True, help="WAV file to write")
-    y.add_argument("--baud", type=float, default=45.45, help="45.45 (US, default) or 50")
+    y.add_argument("--baud", type=float, default=45.45, help="45.45 (US, default) or 50 (Europe); any rate from 40 to 60 for testing")
     y.add_argument("--level", type=float, default=-10.0, help="dBm0 (default -10)")
     y.set_defaults(func=run_tty)
 

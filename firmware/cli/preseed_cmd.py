@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("preseed", help="apply first-boot settings from the boot partition")
     p.add_argument("file", type=Path, nargs="?", metavar="FILE",
                    help="the preseed file, e.g. /boot/firmware/ivrbox.yaml")
-    p.add_argument("--data", type=Path, default=Path("./data"), help="data dir")
+    p.add_argument("--data", type=Path, default=Path("./data"), help="data dir (default ./data)")
     p.add_argument("--owner", help="give the data dir to this user afterwards (as root)")
     p.add_argument("--hash-password", action="store_true",
                    help="read a password and print its admin_password_hash")

@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(e)
     e.set_defaults(func=run, with_web=False, web=None)
     m = sub.add_parser("migrate", help="update the database schema in a data dir")
-    m.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    m.add_argument("--data", type=Path, default=DEFAULT_DATA, help="data dir (default ./data)")
     m.set_defaults(func=migrate)
 
 

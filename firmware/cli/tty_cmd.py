@@ -27,7 +27,8 @@ def register(subparsers: Any) -> None:
                                           "sent in each audio file.")
     p.add_argument("files", nargs="+", metavar="FILE", help="audio file (WAV, FLAC, MP3, ...)")
     p.add_argument("--baud", default="auto",
-                   help="auto (default: 45.45 or 50, whichever fits), 45.45 (US) or 50")
+                   help="auto (default: 45.45 or 50, whichever fits), 45.45 (US), 50 (Europe), "
+                        "or any rate from 40 to 60")
     p.add_argument("--json", action="store_true", help="one JSON object per character")
     p.set_defaults(func=run)
 
