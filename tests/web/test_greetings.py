@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from firmware.dsp.audiofile import read_audio, write_wav
 from firmware.settings import load
+from firmware.web.context import LANG_COOKIE
 from tests.web.conftest import csrf_of, post
 
 
@@ -53,7 +54,8 @@ def test_upload_preview_save_publishes_a_recording(client: TestClient, services,
 
 def test_rejected_uploads_say_why(client: TestClient, services, tmp_path) -> None:
     r = _upload(client, "notes.txt", b"this is not audio at all" * 10)
-    assert r.status_code == 422 and "not an audio file" in r.text
+    assert r.status_code == 422 and "This is not a sound file the box can read. Try a WAV" in r.text
+    assert "no audio stream" not in r.text
     silent = tmp_path / "silent.wav"
     write_wav(silent, np.zeros(16000, dtype=np.int16))
     r = _upload(client, "silent.wav", silent.read_bytes())
@@ -101,3 +103,18 @@ def test_unknown_prompt_language_and_token_are_refused(client: TestClient) -> No
     assert client.get("/greetings/preview/../../ivrbox.db.wav").status_code == 404
     assert client.get("/greetings/preview/" + "0" * 32 + ".wav").status_code == 404
     assert post(client, "/greetings/welcome/en/save", {"token": "../../etc/passwd"}).status_code == 404
+
+
+def test_refusals_are_said_in_the_page_language_and_typed_text_is_not_called_a_file(
+        client: TestClient) -> None:
+    """Empty words to speak are not "a file"; in zh-TW a refused upload is said in Chinese,
+    and the page keeps its own title."""
+    r = post(client, "/greetings/info/en/speak", {"text": "  "})
+    assert r.status_code == 422 and "Write the words to speak (1 to 2000 characters)." in r.text
+    assert "file was not accepted" not in r.text and "<title>Greetings ·" in r.text
+    client.cookies.set(LANG_COOKIE, "zh-TW")
+    r = _upload(client, "notes.txt", b"this is not audio at all" * 10)
+    assert r.status_code == 422 and "這不是本機能讀取的聲音檔" in r.text
+    assert "not an audio file" not in r.text
+    r = _upload(client, "empty.wav", b"")
+    assert r.status_code == 422 and ("請先選擇檔案" in r.text or "檔案是空的" in r.text)

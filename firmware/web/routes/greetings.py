@@ -12,6 +12,7 @@ Saving publishes a config version whose prompt `file` names the new recording.
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request, UploadFile
@@ -28,6 +29,20 @@ from firmware.web.routes.mailbox_greetings import mailbox_rows
 router = APIRouter()
 
 MAX_TEXT_CHARS = 2000
+# Why an upload or typed text was refused (firmware/web/greetings.py words it in English
+# for the API), re-said for the owner in the page's language; an unknown one as is.
+_REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), m) for p, m in (
+    (r"^no file was chosen$", N_("Choose a file first.")),
+    (r"^the file is empty$", N_("The file is empty.")),
+    (r"^the file is larger than (?P<mb>\d+) MB$", N_("The file is larger than {mb} MB.")),
+    (r"^this is not an audio file ivrbox can read", N_(
+        "This is not a sound file the box can read. Try a WAV, MP3 or M4A file.")),
+    (r"^the recording is (?P<long>[\d.]+) minutes long; at most (?P<most>\d+) minutes",
+     N_("The recording is {long} minutes long; at most {most} minutes are allowed.")),
+    (r"^the recording is longer than (?P<most>\d+) minutes$", N_("The recording is longer than {most} minutes.")),
+    (r"^the recording is silent", N_("The recording is silent: nothing in it is louder than background noise.")),
+    (r"^write the words to speak \(1 to (?P<n>\d+) characters\)$", N_("Write the words to speak (1 to {n} characters).")),
+))
 
 
 def _web(request: Request) -> WebContext:
@@ -112,8 +127,16 @@ def _rejected_page(request: Request, web: WebContext, exc: UploadRejected, promp
                       mailboxes=mailbox_rows(web),
                       max_mb=web.services.max_upload_bytes // (1024 * 1024),
                       max_min=int(web.services.max_upload_s // 60),
-                      rejected={"prompt": prompt, "lang": lang,
-                                "message": t("This file was not accepted: {reason}.").format(reason=str(exc))})
+                      rejected={"prompt": prompt, "lang": lang, "message": reason_text(str(exc), t)},
+                      title=t("Greetings"))
+
+
+def reason_text(reason: str, t: Any) -> str:
+    """Why an upload was refused, as the owner should read it."""
+    for pattern, template in _REASONS:
+        if m := pattern.match(reason):
+            return t(template).format(**m.groupdict())
+    return t("This file was not accepted: {reason}.").format(reason=reason)
 
 
 @router.post("/greetings/{prompt}/{lang}/upload", include_in_schema=False)
