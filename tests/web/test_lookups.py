@@ -161,3 +161,20 @@ def test_steps_reading_a_table_are_shown(client: TestClient, services) -> None:
     page = client.get("/lookups").text
     assert "has no entries" not in page and "order_status" in page.split('href="/lookups/orders"')[1]
     assert client.get("/api/lookups").json()["used_by"] == {"orders": ["order_status"]}
+
+
+def test_refused_pasted_rows_are_shown_again_to_fix(client: TestClient, services) -> None:
+    """A refused paste stays in the box (the owner fixes row 3, not pastes everything
+    anew), on the new-table form and on a table's replace form; nothing is stored."""
+    bad = "key,text\n12,Your cake is ready.\nabc,bad key row\n"
+    r = post(client, "/lookups/upload", {"table": "orders", "text": bad})
+    assert r.status_code == 422 and problems(r.text)[0].startswith("row 3")
+    box = re.search(r'<textarea name="text" rows="5" class="mono"[^>]*>([^<]*)</textarea>', r.text).group(1)
+    assert htmllib.unescape(box) == bad and 'value="orders"' in r.text
+    assert services.store.lookups.tables() == {}
+    seed(services)
+    r = post(client, "/lookups/orders/replace", {"text": "<b>x</b>,oops\n"})
+    assert r.status_code == 422
+    box = re.search(r'<textarea name="text" rows="5" class="mono"[^>]*>([^<]*)</textarea>', r.text).group(1)
+    assert box == "&lt;b&gt;x&lt;/b&gt;,oops\n"  # shown again, escaped
+    assert services.store.lookups.tables() == {"orders": 3}

@@ -26,7 +26,7 @@ from firmware.store.lookup_import import MAX_UPLOAD_BYTES, parse_text, parse_upl
 from firmware.store.lookups import ANY_LANGUAGE, LookupEntry
 from firmware.web.configs import text_data
 from firmware.web.context import N_, Refused, WebContext
-from firmware.web.forms import form_values
+from firmware.web.forms import MAX_FIELD_CHARS, form_values
 
 router = APIRouter()
 
@@ -92,6 +92,13 @@ async def _replacement(request: Request) -> tuple[list[LookupEntry] | None, list
         return None, [p for p in str(exc).split("; ") if p]
 
 
+async def _pasted(request: Request) -> str:
+    """The pasted rows, shown again after a refusal so the owner fixes a row instead of
+    pasting everything anew (not when too long to edit in the box)."""
+    text = (await request.form()).get("text")
+    return text.replace("\r\n", "\n") if isinstance(text, str) and len(text) <= MAX_FIELD_CHARS else ""
+
+
 def _table(web: WebContext, table: str) -> int:
     count = web.services.store.lookups.tables().get(table)
     if count is None:
@@ -101,14 +108,15 @@ def _table(web: WebContext, table: str) -> int:
 
 # -- the list of tables -------------------------------------------------------------------
 def _index(request: Request, web: WebContext, *, problems: list[str] | None = None,
-           errors: dict[str, list[str]] | None = None, name: str = "", status: int = 200) -> Response:
+           errors: dict[str, list[str]] | None = None, name: str = "", pasted: str = "",
+           status: int = 200) -> Response:
     t = web.request_state(request).t
     tables = web.services.store.lookups.tables()
     users = used_by(web)
     missing = sorted(name for name in users if name not in tables)
     return web.render(request, "lookups.html", status=status, tables=tables, users=users, missing=missing,
                       drafted=draft_users(web),
-                      problems=problems or [], errors=errors or {}, name=name,
+                      problems=problems or [], errors=errors or {}, name=name, pasted=pasted,
                       max_mb=MAX_UPLOAD_BYTES // 2**20, title=t("Lookup tables"))
 
 
@@ -123,14 +131,15 @@ async def upload(request: Request) -> Response:
     t = web.request_state(request).t
     name = (await form_values(request, ("table",)))["table"].strip()
     entries, problems = await _replacement(request)
+    pasted = await _pasted(request)
     try:
         if entries is not None:
             web.services.store.lookups.replace(name, entries)
     except UsageError:
         return _index(request, web, errors={"table": [t("A table name starts with a letter, then letters, digits, _ or -.")]},
-                      name=name, status=422)
+                      name=name, pasted=pasted, status=422)
     if entries is None:
-        return _index(request, web, problems=problems, name=name, status=422)
+        return _index(request, web, problems=problems, name=name, pasted=pasted, status=422)
     return RedirectResponse(f"/lookups/{name}?notice=table_saved", status_code=303)
 
 
@@ -145,7 +154,7 @@ def _entry_values(entry: LookupEntry | None) -> dict[str, str]:
 
 def _table_page(request: Request, web: WebContext, table: str, page: int = 1, *, values: dict[str, str] | None = None,
                 errors: dict[str, list[str]] | None = None, problems: list[str] | None = None,
-                status: int = 200) -> Response:
+                pasted: str = "", status: int = 200) -> Response:
     t = web.request_state(request).t
     count = _table(web, table)
     pages = max(1, -(-count // PAGE_SIZE))
@@ -156,7 +165,7 @@ def _table_page(request: Request, web: WebContext, table: str, page: int = 1, *,
         values = _entry_values(web.services.store.lookups.find(table, edit) if edit else None)
     return web.render(request, "lookup_table.html", status=status, table=table, count=count, page=page,
                       pages=pages, entries=entries, v=values, errors=errors or {}, problems=problems or [],
-                      users=used_by(web).get(table, []), max_mb=MAX_UPLOAD_BYTES // 2**20, title=table,
+                      users=used_by(web).get(table, []), max_mb=MAX_UPLOAD_BYTES // 2**20, title=table, pasted=pasted,
                       any_language=ANY_LANGUAGE, page_title=t("Lookup tables"))
 
 
@@ -171,7 +180,7 @@ async def replace(request: Request, table: str) -> Response:
     _table(web, table)
     entries, problems = await _replacement(request)
     if entries is None:
-        return _table_page(request, web, table, problems=problems, status=422)
+        return _table_page(request, web, table, problems=problems, pasted=await _pasted(request), status=422)
     web.services.store.lookups.replace(table, entries)
     return RedirectResponse(f"/lookups/{table}?notice=table_saved", status_code=303)
 
