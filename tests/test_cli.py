@@ -5,6 +5,7 @@ a person can cause (README.md, "Commands")."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +47,28 @@ def test_reader_leaving_early_is_no_traceback(tmp_path: Path) -> None:
         os.close(write_end)
     assert done.stderr.decode() == ""
     assert done.returncode == EXIT_BROKEN_PIPE
+
+
+def test_a_data_dir_the_user_may_not_read_is_one_line(tmp_path: Path) -> None:
+    """On a box the data dir belongs to `ivrbox` (0750); an installer who runs
+    `ivrbox status --data /var/lib/ivrbox` as the login user gets one line saying as
+    whom to run it, not a PermissionError traceback."""
+    data = tmp_path / "data"
+    assert main(["migrate", "--data", str(data)]) == 0
+    as_root = os.geteuid() == 0
+    # root reads everything: then the command runs as `nobody`, as a login user would
+    data.chmod(0o700 if as_root else 0o000)
+    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if as_root else []
+    if as_root and (shutil.which("setpriv") is None
+                    or subprocess.run([*prefix, sys.executable, "-c", "pass"]).returncode != 0):
+        pytest.skip("this machine cannot run the interpreter as nobody")
+    try:
+        done = subprocess.run([*prefix, sys.executable, "-m", "firmware", "status", "--data", str(data)],
+                              capture_output=True, text=True, cwd=REPO, timeout=120)
+    finally:
+        data.chmod(0o755)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("ivrbox status: ") and "permission denied" in done.stderr
+    if as_root:
+        assert "sudo -u root ivrbox" in done.stderr

@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from firmware import __version__
@@ -53,6 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IvrboxError as exc:
         print(f"ivrbox {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except PermissionError as exc:
+        # the usual cause: a box's data dir belongs to the `ivrbox` user (mode 0750) and
+        # the command was run as the login user
+        print(f"ivrbox {args.command}: {_not_allowed(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -60,6 +66,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         # no traceback; stdout goes to /dev/null so the flush at exit cannot raise again
         _quiet_stdout()
         return EXIT_BROKEN_PIPE
+
+
+def _not_allowed(exc: PermissionError) -> str:
+    """One line: which file, and as whom to run the command instead."""
+    import pwd
+
+    name = exc.filename or ""
+    text = f"{name}: permission denied" if name else f"permission denied ({exc})"
+    if not name:
+        return text
+    for folder in (Path(name), *Path(name).parents):
+        try:
+            owner = folder.stat().st_uid
+        except OSError:
+            continue
+        if owner != os.geteuid():
+            try:
+                user = pwd.getpwuid(owner).pw_name
+            except KeyError:
+                user = str(owner)
+            return f"{text}: it belongs to user '{user}'; run the command as that user (sudo -u {user} ivrbox ...)"
+        break
+    return text
 
 
 def _quiet_stdout() -> None:
