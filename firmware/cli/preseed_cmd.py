@@ -11,7 +11,7 @@ file (format: hw/README.md, example hw/image/ivrbox.yaml.example):
     line: {backend: sim|modem|fxo, device: /dev/ttyACM0}
     admin_password_hash: "$argon2id$..."     the web page's owner password, hashed
     smtp: {host: ..., port: 587, security: starttls, username: ..., password: ...,
-           sender: ...}
+           sender: ..., timeout_s: 30, attach_as: wav|mp3|opus}
 
 Every section is optional. The values are merged into the published config, which is
 validated as a whole (every problem listed, located in the config) and published as a
@@ -36,7 +36,7 @@ from typing import Any
 PRESEED_KEYS = {"business": ("name", "timezone", "country"),
                 "line": ("backend", "device"),
                 "smtp": ("host", "port", "security", "username", "password", "sender",
-                         "timeout_s"),
+                         "timeout_s", "attach_as"),
                 "admin_password_hash": ()}
 NOTE = "first boot (preseed)"
 MIN_SALT_BYTES = 8  # RFC 9106's minimum salt length

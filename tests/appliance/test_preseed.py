@@ -65,6 +65,18 @@ def test_second_preseed_changes_password_and_keeps_other_settings(tmp_path: Path
     store.close()
 
 
+def test_smtp_takes_every_field_of_the_config(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    path = write(tmp_path, "smtp: {host: mail.example.com, sender: box@example.com, "
+                           "timeout_s: 20, attach_as: mp3}\n")
+    assert main(["preseed", str(path), "--data", str(data)]) == 0
+    smtp = load(data / "config" / "current.yaml").smtp
+    assert smtp is not None and smtp.attach_as == "mp3" and smtp.timeout_s == 20
+    path = write(tmp_path, "smtp: {host: mail.example.com, sender: box@example.com, attach_as: flac}\n")
+    assert main(["preseed", str(path), "--data", str(data)]) == 2
+    assert path.exists()
+
+
 @pytest.mark.parametrize("text, words", [
     ("business: {country: xx}\n", "business.country"),
     ("business: {colour: red}\n", "business.colour"),
