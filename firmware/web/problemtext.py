@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 
 from firmware.web.context import N_
+from firmware.web.i18n import UI_LANGUAGES
 
 _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), m) for p, m in (
     (r"^missing \(required\)$", N_("Required.")),
@@ -75,5 +76,8 @@ def say(message: str, t: Callable[[str], str]) -> str:
     for pattern, template in _SHAPES:
         m = pattern.match(message)
         if m:
-            return t(template).format(**m.groupdict())
+            found = m.groupdict()
+            if "langs" in found:  # "en, zh-TW" -> "English, 繁體中文": the owner knows no codes
+                found["langs"] = ", ".join(UI_LANGUAGES.get(code, code) for code in found["langs"].split(", "))
+            return t(template).format(**found)
     return message

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from firmware.ivr.nodes import OVERRIDE_KEY
 from firmware.settings import load
 from firmware.web.configs import text_data
+from firmware.web.context import LANG_COOKIE
 from firmware.web.flowgraph import BOX_H, BOX_W, flow_edges, layout
 from firmware.web.flowsvg import render_svg
 from tests.web.conftest import post
@@ -198,3 +199,16 @@ def test_diagram_survives_a_broken_draft() -> None:
     svg = render_svg(flow, lambda s: s, {}, bad={"a"})
     assert svg.count("data-node=") == 3
     assert ">1</text>" in svg and ">2</text>" not in svg
+
+
+def test_a_greeting_without_words_names_the_languages_not_their_codes(client: TestClient) -> None:
+    """A new step's greeting with words in Chinese only: the problem names the missing
+    language as the owner knows it ("English"), never the config's code ("en")."""
+    post(client, "/menus/add", {"type": "play", "id": "promo"})
+    post(client, "/menus/node/promo", {"prompt": "promo", "prompt_text_zh-TW": "歡迎光臨", "next": "goodbye"})
+    page = client.get("/menus/node/promo").text
+    assert "The greeting &#39;promo&#39; has no words or recording for English." in page
+    assert "recording for en" not in page
+    client.cookies.set(LANG_COOKIE, "zh-TW")
+    page = client.get("/menus/node/promo").text
+    assert "語音「promo」沒有 English 的文字或錄音。" in page
