@@ -29,8 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="line backend (default: the config's line.backend)")
     p.add_argument("--device", help="modem serial port or FXO sound card")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="data dir (default ./data)")
-    p.add_argument("--config", type=Path, help="config (default DATA/config/current.yaml)")
-    p.add_argument("--rings", type=int, default=1, help="answer after this many rings")
+    p.add_argument("--config", type=Path,
+                   help="config (default DATA/config/current.yaml; without one: the simulated "
+                        "line, US tones)")
+    p.add_argument("--rings", type=int, default=1, help="answer after this many rings (default 1)")
     p.add_argument("--script", help=f"simulated caller's script (default: '{SIM_SCRIPT}')")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
@@ -55,14 +57,15 @@ def _prompt(store: object) -> object:
 async def _calibrate(args: argparse.Namespace) -> tuple[object, str]:
     from firmware.appliance import data_config_path, open_line
     from firmware.cli.calibration import calibration_call, store_result
-    from firmware.errors import ConfigError
     from firmware.settings import load
     from firmware.store import Store
 
-    try:
-        settings = load(args.config or data_config_path(args.data))
-    except (ConfigError, OSError):
-        settings = None
+    # the box's config says the line, device and country; a data dir without one (a
+    # bench, the simulated line) calibrates with the defaults. A config that is there
+    # but does not load, or a --config that is wrong, is said, not silently replaced by
+    # another country's tones and the simulated line.
+    path = args.config or data_config_path(args.data)
+    settings = load(path) if args.config is not None or path.exists() else None
     kind = args.line or (settings.line.backend if settings else "sim")
     device = args.device or (settings.line.device if settings else None)
     country = settings.business.country if settings else "us"

@@ -89,6 +89,19 @@ def test_cli_on_the_simulated_line(tmp_path: Path, capsys) -> None:
                  "--script", "waitsilence 1; press 123; hangup"]) == 1
 
 
+def test_cli_says_when_the_config_does_not_load(tmp_path: Path, capsys) -> None:
+    """A wrong --config, or a box whose config is broken, is one line and status 2, not
+    a calibration with the simulated line's or another country's defaults."""
+    assert main(["calibrate", "--data", str(tmp_path), "--config", str(tmp_path / "none.yaml")]) == 2
+    assert "none.yaml" in capsys.readouterr().err
+    config = tmp_path / "config" / "current.yaml"
+    config.parent.mkdir()
+    config.write_text("business: {name: Shop, timezone: Asia/Taipei, country: xx}\n")
+    assert main(["calibrate", "--data", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ivrbox calibrate: ") and "business.country" in err
+
+
 def test_calibration_call_through_the_modem_emulator() -> None:
     """The same call over ModemLine and the pty emulator: keys as recorded audio, the
     hang-up as the modem's own loop-drop report."""
