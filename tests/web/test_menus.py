@@ -209,6 +209,7 @@ def test_a_greeting_without_words_names_the_languages_not_their_codes(client: Te
     page = client.get("/menus/node/promo").text
     assert "The greeting &#39;promo&#39; has no words or recording for English." in page
     assert "recording for en" not in page
+    assert '<details class="typed" open>' in page  # the boxes to type the missing words are open
     client.cookies.set(LANG_COOKIE, "zh-TW")
     page = client.get("/menus/node/promo").text
     assert "語音「promo」沒有 English 的文字或錄音。" in page
