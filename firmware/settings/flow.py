@@ -352,10 +352,13 @@ class LookupNode(BaseNode):
 
     @model_validator(mode="after")
     def _one_source(self) -> LookupNode:
+        problems = []  # both at once: one mistake never hides another
         if (self.table is None) == (self.url is None):
-            raise ValueError("give exactly one of 'table' (the owner's list) or 'url' (an endpoint)")
+            problems.append("give exactly one of 'table' (the owner's list) or 'url' (an endpoint)")
         if self.min_digits > self.max_digits:
-            raise ValueError("min_digits must not be more than max_digits")
+            problems.append("min_digits must not be more than max_digits")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def targets(self) -> dict[str, str | None]:

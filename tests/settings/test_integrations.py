@@ -91,6 +91,10 @@ def test_lookup_needs_exactly_one_source() -> None:
     assert path == "flow.nodes.orders" and "exactly one of 'table'" in msg
     neither = LOOKUP.replace("      table: orders\n", "")
     assert "exactly one" in one(neither)[2]
+    # a second mistake of the node is not hidden behind the first
+    short = neither.replace("      next: bye\n", "      next: bye\n      min_digits: 8\n      max_digits: 4\n")
+    msg = one(short)[2]
+    assert "exactly one" in msg and "min_digits must not be more than max_digits" in msg
 
 
 def test_lookup_keys_ranges_targets_and_prompts_are_checked() -> None:
