@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from firmware.web.context import N_
+from firmware.web.i18n import UI_LANGUAGES
 
 _FIXED = {
     "before the first change": N_("The settings before the first change"),
@@ -50,7 +51,7 @@ def note_text(note: str, t: Any) -> str:
     if m := _CALLER.fullmatch(note):
         return t(_RULES[m["rule"]]).format(number=m["number"])
     if m := _GREETING_NOTE.fullmatch(note):
-        return t(_GREETING[m["what"]]).format(name=m["name"], lang=m["lang"])
+        return t(_GREETING[m["what"]]).format(name=m["name"], lang=UI_LANGUAGES.get(m["lang"], m["lang"]))
     for pattern, text in _PATTERNS:
         if m := pattern.fullmatch(note):
             return t(text).format(**m.groupdict())

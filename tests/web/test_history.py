@@ -102,3 +102,14 @@ def test_the_box_own_notes_are_said_in_the_page_language_and_the_owner_note_as_t
     assert "首次設定" in notes and "first-run setup" not in notes
     api = client.get("/api/history").json()["versions"]
     assert api[1]["note"] == "caller 0912345678: block"
+
+
+def test_a_greeting_note_names_the_language_not_its_code(client: TestClient, services) -> None:
+    r = post(client, "/greetings/goodbye/en/speak", {"text": "Bye now."})
+    token = re.search(r"token=([0-9a-f]{32})", r.headers["location"]).group(1)
+    post(client, "/greetings/goodbye/en/save", {"token": token})
+    notes = re.findall(r'<p class="note">([^<]*)</p>', client.get("/history").text)
+    assert notes[0] == "Greeting goodbye (English): new text"
+    client.cookies.set(LANG_COOKIE, "zh-TW")
+    notes = re.findall(r'<p class="note">([^<]*)</p>', client.get("/history").text)
+    assert notes[0] == "問候語 goodbye（English）：新文字"
