@@ -41,23 +41,34 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--at", help='wall time of the call, "YYYY-MM-DD HH:MM" in the business zone')
     p.add_argument("--party", action="append", default=[],
                    help="who a forward reaches: NUMBER=answers[:SCRIPT], NUMBER=busy or "
-                        "NUMBER=no_answer (NUMBER as in the config; dashes and spaces ignored)")
+                        "NUMBER=no_answer (NUMBER of someone in the config's people; spaces, "
+                        "dashes, dots and parentheses ignored)")
     p.add_argument("--json", action="store_true", help="one JSON event per line")
     p.add_argument("--realtime", action="store_true",
                    help="pace to the wall clock; without --script: speaker and keyboard")
     p.set_defaults(func=run)
 
 
-def _parties(specs: list[str]) -> dict[str, Any]:
+_AS_DIALLED = str.maketrans("", "", " -.(),")  # what the exchange hears: digits only
+
+
+def _parties(specs: list[str], settings: Any) -> dict[str, Any]:
+    """--party specs by the digits the box dials; a number nobody in `people` has is
+    refused, since no forward could ever reach it (a typo would pass unnoticed)."""
     from firmware.line.sim import SimParty
 
+    known = {person.number.translate(_AS_DIALLED): key for key, person in settings.people.items()}
     parties: dict[str, Any] = {}
     for spec in specs:
         number, _, what = spec.partition("=")
-        number = "".join(ch for ch in number if ch not in "- ()")
+        number = number.translate(_AS_DIALLED)
         kind, _, script = what.partition(":")
         if not number or kind not in ("answers", "busy", "no_answer"):
             raise UsageError(f"--party {spec!r}: use NUMBER=answers[:SCRIPT], NUMBER=busy or NUMBER=no_answer")
+        if number not in known:
+            listed = ", ".join(f"{key} {digits}" for digits, key in known.items()) or "nobody"
+            raise UsageError(f"--party {spec!r}: {number} is not the number of anyone in the "
+                             f"config's people ({listed}): a forward dials only those")
         if kind == "answers":
             parties[number] = SimParty.answers(script or "wait 1; press 1")
         else:
@@ -115,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
                     if args.caller_id or args.caller_name else None)
             caller = SimCaller(args.script, caller_id=info)
             summary = asyncio.run(simulated_call(
-                box, caller, parties=_parties(args.party), realtime=args.realtime,
+                box, caller, parties=_parties(args.party, config.current()), realtime=args.realtime,
                 on_event=Transcript(args.json)))
         finally:
             box.close()

@@ -165,6 +165,7 @@ def test_at_and_caller_id_choose_the_path(capsys: pytest.CaptureFixture[str],
     ([], "give --script, or --realtime"),
     (["--script", "wait 1", "--at", "tomorrow at 10"], "--at 'tomorrow at 10': write it as YYYY-MM-DD HH:MM"),
     (["--script", "wait 1", "--party", "202=picks_up"], "--party '202=picks_up': use NUMBER=answers"),
+    (["--script", "wait 1", "--party", "2.04=busy"], "--party '2.04=busy': 204 is not the number of anyone"),
     (["--script", "wait 1; dance"], "unknown step 'dance'"),
     (["--script", "speak /no/such/file.wav"], "/no/such/file.wav: cannot read audio"),
 ])
