@@ -32,10 +32,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--config", type=Path,
                    help="config (default DATA/config/current.yaml; without one: the simulated "
                         "line, US tones)")
-    p.add_argument("--rings", type=int, default=1, help="answer after this many rings (default 1)")
+    p.add_argument("--rings", type=_rings, default=1, help="answer after this many rings, 1-15 (default 1)")
     p.add_argument("--script", help=f"simulated caller's script (default: '{SIM_SCRIPT}')")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
+
+
+def _rings(text: str) -> int:
+    """1-15, as `line.rings`: 0 would answer before any ring, 99 waits for a call that
+    rang out long ago."""
+    try:
+        rings = int(text)
+    except ValueError:
+        rings = 0
+    if not 1 <= rings <= 15:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of rings from 1 to 15")
+    return rings
 
 
 def _prompt(store: object) -> object:

@@ -102,6 +102,15 @@ def test_cli_says_when_the_config_does_not_load(tmp_path: Path, capsys) -> None:
     assert err.startswith("ivrbox calibrate: ") and "business.country" in err
 
 
+@pytest.mark.parametrize("rings", ["0", "16", "two"])
+def test_cli_rings_out_of_range_is_a_usage_error(rings: str, tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["calibrate", "--data", str(tmp_path), "--rings", rings])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"'{rings}' is not a number of rings from 1 to 15" in err
+
+
 def test_calibration_call_through_the_modem_emulator() -> None:
     """The same call over ModemLine and the pty emulator: keys as recorded audio, the
     hang-up as the modem's own loop-drop report."""
