@@ -6,6 +6,7 @@ API:
                                  "tty" (text telephone), "bad" (a try that failed),
                                  "good", "minor" (detail shown greyed), or ""
     timeline(events, settings, t, message_of) -> list[Row]
+    sentence(kind, detail, settings, t) -> str | None   one event's words (test call transcript)
                                  every event the owner can act on, in order; `message_of(id)`
                                  finds a voicemail message (None once it is gone)
     ended_text(call, events, t) -> str    why the call ended, in one sentence
@@ -273,6 +274,14 @@ def _flag(kind: str, d: dict[str, Any]) -> str:
 def _length(ms: Any) -> str:
     seconds = max(0, int(round((ms or 0) / 1000)))
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def sentence(kind: str, detail: dict[str, Any], settings: Settings, t: Translate) -> str | None:
+    """One event in the owner's words, as the timeline says it (None: a kind it does not
+    know); the test call's transcript uses it for the kinds it has no words of its own for."""
+    d, names = {**detail, "_node": detail.get("node")}, _Names(settings, t)
+    return (_menu_text(kind, d, names, t) or _forward_text(kind, d, names, t)
+            or _message_text(kind, d, names, t) or _other_text(kind, d, t))
 
 
 def row_of(event: CallEvent, names: _Names, t: Translate,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,9 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
+from firmware.ivr.phrases import PHRASES
+from firmware.settings import load
+from firmware.web.i18n import Catalogues
 from firmware.web.routes.testcall import calls_of, describe
 from firmware.web.services import TEST_LINE_NAME
 from tests.web.conftest import csrf_of
@@ -168,6 +172,33 @@ def test_transcript_lines_are_translated() -> None:
 
 def test_every_sound_of_the_transcript_is_named() -> None:
     assert describe("prompt", {"prompt": "main", "language": "en"}, str) == "Playing “main”"
-    assert describe("prompt", {"phrase": "not_reached", "language": "en"}, str) == "Playing “not_reached”"
+    assert describe("prompt", {"phrase": "not_reached", "language": "en"}, str) == \
+        f"Playing “{PHRASES['not_reached']['en']}”"  # its words, not its key
     assert describe("prompt", {"words": ["digit-2", "digit-0"]}, str) == "Playing “digit-2 digit-0”"
-    assert describe("prompt", {"tone": "beep"}, str) == "Playing “beep”"
+    assert describe("prompt", {"tone": "beep"}, str) == "Playing “the beep”"
+
+
+def test_the_transcript_never_shows_raw_event_names_or_codes() -> None:
+    """Kinds the transcript had no words for ("greeting", "message dropped", "lookup"),
+    result codes ("busy", "closed") and unnamed sounds ("None", "other") are said in
+    words, in the page's language: the same words as the call's timeline."""
+    settings = load(Path(__file__).resolve().parents[2] / "config" / "default.yaml")
+    events = (
+        ("greeting", {"mailbox": "support", "node": "support"}),
+        ("message_dropped", {"mailbox": "support"}),
+        ("lookup", {"result": "not_found", "key": "12"}),
+        ("forward_result", {"result": "busy", "person": "sales"}),
+        ("schedule", {"status": "closed", "target": "closed"}))
+    assert {kind: describe(kind, d, str, settings) for kind, d in events} == {"greeting": "Played the greeting of Technical support",
+                     "message_dropped": "Nothing to keep: the message was empty or too short",
+                     "lookup": "Looked up 12: Not found",
+                     "forward_result": "Forward result: Busy",
+                     "schedule": "Opening hours say closed: on to closed"}
+    assert describe("prompt", {"speech": 23, "language": "en"}, str) == "Playing “spoken text (23 characters)”"
+    assert describe("prompt", {"audio": "other", "ms": 900}, str) == "Playing “a recording”"
+    assert describe("prompt", {"phrase": "whisper", "language": "en"}, str) == \
+        "Playing “" + PHRASES["whisper"]["en"].replace("{key}", "…") + "”"
+    zh = Catalogues().translator("zh-TW").gettext
+    said = {kind: describe(kind, d, zh, settings) for kind, d in events}
+    assert said["forward_result"] == "轉接結果：忙線" and "非營業" in said["schedule"]
+    assert all(code not in " ".join(said.values()) for code in ("busy", "not_found", "message dropped", "greeting"))

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -33,8 +34,10 @@ from starlette.websockets import WebSocketState
 from firmware.errors import ConfigError
 from firmware.settings import Settings, parse
 from firmware.web.auth import csrf_ok
+from firmware.ivr.phrases import PHRASES
 from firmware.web.context import N_, WebContext
 from firmware.web.testcall_session import Busy, PageCall, PageCalls
+from firmware.web.usage import HUNT_OUTCOMES
 
 router = APIRouter()
 log = logging.getLogger("ivrbox.web.testcall")
@@ -43,6 +46,7 @@ MAX_BATCH_FRAMES = 10  # frames sent in one binary message when the browser lags
 MAX_CLIENT_MESSAGE_CHARS = 200
 CLOSE_POLICY = 1008  # WebSocket close codes (RFC 6455)
 CLOSE_TRY_LATER = 1013
+_PLACEHOLDER = re.compile(r"\{\w+\}")  # a built-in sentence's {name}: not known to the page
 
 NODE_TYPES = {  # node type -> how the transcript names it (translated when shown)
     "menu": N_("Menu"), "play": N_("Message"), "schedule": N_("Opening hours check"),
@@ -72,8 +76,28 @@ def flow_settings(web: WebContext, flow: str) -> Settings:
     return web.settings()
 
 
-def describe(kind: str, d: dict[str, Any], t: Callable[[str], str]) -> str | None:
-    """One transcript line for an engine event, in the page's language (None: not shown)."""
+def _heard(d: dict[str, Any], t: Callable[[str], str]) -> str:
+    """What a `prompt` event played (ivr/heard.py), named for the owner: a built-in
+    sentence by its words (not its key), a look-up answer or a message by what it is."""
+    if d.get("prompt"):
+        return str(d["prompt"])
+    if d.get("phrase"):
+        texts = PHRASES.get(str(d["phrase"]), {})
+        text = texts.get(str(d.get("language"))) or texts.get("en")
+        return _PLACEHOLDER.sub("…", text) if text else str(d["phrase"])
+    if d.get("words"):
+        return " ".join(map(str, d["words"]))
+    if d.get("speech") is not None:
+        return t("spoken text ({n} characters)").format(n=d["speech"])
+    if d.get("tone"):
+        return t("the beep") if d["tone"] == "beep" else str(d["tone"])
+    return t("a recording")
+
+
+def describe(kind: str, d: dict[str, Any], t: Callable[[str], str],
+             settings: Settings | None = None) -> str | None:
+    """One transcript line for an engine event, in the page's language (None: not shown);
+    a kind without words here is said as the call's timeline says it (with `settings`)."""
     node = d.get("node") or ""
     if kind == "ring":
         return t("Ringing ({n})").format(n=d.get("count", 1))
@@ -83,10 +107,7 @@ def describe(kind: str, d: dict[str, Any], t: Callable[[str], str]) -> str | Non
         label = NODE_TYPES.get(str(d.get("type")))
         return t("{type}: {node}").format(type=t(label) if label else d.get("type"), node=node)
     if kind == "prompt":  # a configured prompt, a built-in sentence, a read-out... (ivr/heard.py)
-        words = d.get("words")
-        what = (d.get("prompt") or d.get("phrase") or (" ".join(map(str, words)) if words else None)
-                or d.get("tone") or d.get("audio"))
-        return t("Playing “{prompt}”").format(prompt=what)
+        return t("Playing “{prompt}”").format(prompt=_heard(d, t))
     if kind == "key":
         return t("You pressed {key}").format(key=d.get("digit"))
     if kind in ("choice", "extension"):
@@ -103,12 +124,17 @@ def describe(kind: str, d: dict[str, Any], t: Callable[[str], str]) -> str | Non
     if kind == "language":
         return t("Language: {language}").format(language=d.get("language"))
     if kind == "schedule":
-        return t("Opening hours say {status}: on to {target}").format(status=d.get("status"),
-                                                                     target=d.get("target"))
+        from firmware.web.calltimeline import SCHEDULE  # it uses NODE_TYPES from here
+
+        status = SCHEDULE.get(str(d.get("status")))
+        return t("Opening hours say {status}: on to {target}").format(
+            status=t(status) if status else d.get("status"), target=d.get("target"))
     if kind == "forward_dial":
         return t("Calling {person} (on a test call nobody answers)").format(person=d.get("person"))
     if kind == "forward_result":
-        return t("Forward result: {result}").format(result=d.get("result"))
+        result = str(d.get("result") or d.get("outcome") or "")
+        label = dict(HUNT_OUTCOMES).get(result)
+        return t("Forward result: {result}").format(result=t(label) if label else result.replace("_", " "))
     if kind == "recording":
         return t("Recording a message for {mailbox}").format(mailbox=d.get("mailbox"))
     if kind == "message_saved":
@@ -119,6 +145,12 @@ def describe(kind: str, d: dict[str, Any], t: Callable[[str], str]) -> str | Non
         return t("The test call failed. The details are in the system log.")
     if kind in ("call_end", "line_status", "tone", "recorded"):
         return None
+    if settings is not None:
+        from firmware.web.calltimeline import sentence  # it uses NODE_TYPES from here
+
+        said = sentence(kind, d, settings, t)
+        if said:
+            return said
     return kind.replace("_", " ")
 
 
@@ -160,7 +192,7 @@ async def _receive(ws: WebSocket, call: PageCall) -> None:
         call.hang_up()
 
 
-async def _send(ws: WebSocket, call: PageCall, t: Callable[[str], str]) -> None:
+async def _send(ws: WebSocket, call: PageCall, t: Callable[[str], str], settings: Settings) -> None:
     pending = None
     while True:
         item = pending or await call.next_item()
@@ -178,7 +210,7 @@ async def _send(ws: WebSocket, call: PageCall, t: Callable[[str], str]) -> None:
             await ws.send_bytes(np.concatenate(frames).astype("<i2").tobytes())
         elif item[0] == "event":
             kind, detail = item[1], item[2]
-            text = describe(kind, detail, t)
+            text = describe(kind, detail, t, settings)
             if text is not None:
                 await ws.send_json({"type": "event", "kind": kind, "text": text, "node": detail.get("node"),
                                     "detail": {k: v for k, v in detail.items() if isinstance(v, (str, int, float))}})
@@ -218,7 +250,7 @@ async def testcall_ws(ws: WebSocket) -> None:
     receiver = asyncio.create_task(_receive(ws, call), name="test-call-keys")
     try:
         await ws.send_json({"type": "started", "flow": flow})
-        await _send(ws, call, t)
+        await _send(ws, call, t, settings)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the page went away: hang up below
     finally:
