@@ -28,6 +28,7 @@ from firmware.settings import graph, yamlio
 from firmware.settings.base import did_you_mean
 from firmware.settings.flow import NODE_TYPES
 from firmware.settings.model import GRAPH_CHECKS, SECTIONS, Settings, sections_of
+from firmware.settings.hours_salvage import unchecked_hours_problems
 from firmware.settings.salvage import SALVAGED, salvage
 
 Path = tuple[str | int, ...]
@@ -237,6 +238,7 @@ def parse(text: str, filename: str = "<config>") -> Settings:
         sections = sections_of(settings)
     except ValidationError as exc:
         found += _pydantic_problems(exc, where)
+        found += [where.problem(path, msg) for path, msg in unchecked_hours_problems(data)]
         sections = _valid_sections(data)
     found += [where.problem(path, msg) for path, msg in graph.check(sections)]
     if found:

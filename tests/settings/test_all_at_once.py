@@ -193,3 +193,29 @@ def test_unreadable_nodes_are_one_problem_not_a_missing_entry(nodes: str) -> Non
     text = MINIMAL[:MINIMAL.index("  nodes:")] + f"  nodes: {nodes}\n"
     got = found(text)
     assert [path for _, path, _ in got] == ["flow.nodes"], got
+
+
+def test_a_bad_range_never_hides_a_day_listed_twice_or_an_overlap_in_the_same_hours() -> None:
+    text = edit(DEFAULT, '    mon-fri: ["09:00-12:00", "13:00-18:00"]   # two ranges = a lunch break',
+                '    mon-fri: ["09:00-12:00", "13:00-18:00"]\n'
+                '    fri: ["10:00-11:00"]\n'
+                '    sat: ["09:00-09:00", "22:00-10:00"]\n'
+                '    sun: ["08:00-12:00"]')
+    got = [(p.line, p.path, p.message) for p in problems(text, "office.yaml")]
+    assert (line_of(text, '"09:00-09:00"'), "hours.weekly.sat[0]",
+            "'09:00-09:00' starts and ends at once: a whole day is 00:00-24:00") in got
+    assert any(path == "hours.weekly" and "fri is in both 'mon-fri' and 'fri'" in msg
+               for _, path, msg in got), got
+    # with the day fixed, the bad range still hides nothing: sat's overnight range runs
+    # into sunday's hours, and is reported at its place as written (index 1)
+    text = edit(text, '    fri: ["10:00-11:00"]\n', "")
+    got = [(p.path, p.message) for p in problems(text, "office.yaml")]
+    assert [path for path, _ in got] == ["hours.weekly.sat[0]", "hours.weekly.sat[1]"], got
+    assert "runs past midnight until 10:00 on sun" in got[1][1]
+
+
+def test_whole_hours_tables_are_not_reported_twice() -> None:
+    text = edit(DEFAULT, '    mon-fri: ["09:00-12:00", "13:00-18:00"]   # two ranges = a lunch break',
+                '    mon-fri: ["09:00-12:00", "13:00-18:00"]\n    fri: ["10:00-11:00"]')
+    got = [(p.path, p.message) for p in problems(text, "office.yaml")]
+    assert len(got) == 1 and "fri is in both" in got[0][1], got
