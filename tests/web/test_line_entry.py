@@ -52,7 +52,7 @@ def test_edit_a_lines_entry_and_see_it_in_the_list(client: TestClient, services)
     assert post(client, "/settings/lines", {"name": "front", "backend": "sim"}).status_code == 303
     page = client.get("/settings/line?line=front").text
     assert _chosen_entry(page) == "" and "The shared start (welcome)" in page
-    assert '<option value="support">support · voicemail</option>' in page
+    assert '<option value="support">support · Voicemail</option>' in page
     assert _entry_cell(page, "line1") == _entry_cell(page, "front") == "The shared start (welcome)"
 
     r = post(client, "/settings/line", _line_form("front", "support"))
