@@ -43,6 +43,8 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), m) for 
     (r"^should be a valid date(time)?", N_("Not a valid date.")),
     (r"^should match pattern '\^\[0-9\*#\]\{1,4\}\$'", N_("Keys are 1 to 4 of 0-9, * and #.")),
     (r"^should match pattern '\^\[0-9\*#\]\$'", N_("One key: 0-9, * or #.")),
+    (r"^(String )?should match pattern '\^\[0-9\]\{1,(?P<n>\d+)\}\$'", N_("Digits only, at most {n}.")),
+    (r"^'(?P<v>[^']*)' is not an e-mail address", N_("'{v}' is not an e-mail address.")),
     (r"^'' is not a valid name", N_("Required.")),
     (r"^'(?P<v>[^']*)' is not a valid name", N_("'{v}' is not a valid name: start with a letter, then letters, digits, _ or -.")),
     (r"^'[^']*' is not an http:// or https:// address", N_("Write an address starting with http:// or https://.")),

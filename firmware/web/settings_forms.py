@@ -25,6 +25,7 @@ from typing import Any
 from firmware.errors import ConfigError
 from firmware.web.context import WebContext
 from firmware.web.forms import problems_by_field
+from firmware.web.problemtext import say
 
 _KEY_CHARS = re.compile(r"[^a-z0-9]+")
 _GROUP_SPLIT = re.compile(r"[;\n]+")
@@ -33,11 +34,15 @@ MAX_KEY_CHARS = 40
 
 
 def publish_change(web: WebContext, change: Callable[[dict[str, Any]], None], note: str,
-                   fields: Mapping[str, str]) -> tuple[int | None, dict[str, list[str]]]:
+                   fields: Mapping[str, str], t: Callable[[str], str] | None = None,
+                   ) -> tuple[int | None, dict[str, list[str]]]:
+    """Publish `change`; else the checker's problems by form field, said in the page's
+    words when `t` is given (the owner never reads "String should match pattern")."""
     try:
         return web.publisher.edit(change, note), {}
     except ConfigError as exc:
-        return None, problems_by_field(exc.problems, fields)
+        found = problems_by_field(exc.problems, fields)
+        return None, {k: [say(m, t) for m in v] for k, v in found.items()} if t else found
 
 
 def new_key(name: str, taken: Iterable[str], fallback: str) -> str:

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from firmware.settings import load, verify_pin
 from firmware.store.backup import inspect_backup
 from firmware.web import SelfTestResult, create_app
+from firmware.web.context import LANG_COOKIE
 from tests.web.conftest import PASSWORD, csrf_of, do_setup, make_services, post
 
 
@@ -275,3 +276,16 @@ def test_settings_overview_links_every_section(client: TestClient) -> None:
         assert f'href="{href}"' in html
     assert "self-test runs with the call engine" in client.get("/settings/system").text
     assert post(client, "/settings/selftest").status_code == 200
+
+
+def test_mailbox_number_and_address_problems_are_said_in_words(client: TestClient) -> None:
+    """The config checker's own words ("String should match pattern '^[0-9]{1,8}$'")
+    never reach the owner: they are said plainly, in the page's language."""
+    rows = {"key": ["general", "support", ""], "name": ["General mailbox", "Technical support", ""],
+            "number": ["1o0", "200", ""], "email": ["", "", ""], "pin": ["", "", ""]}
+    r = post(client, "/settings/mailboxes", rows)
+    assert r.status_code == 422 and field_error(r.text, "number-general") == "Digits only, at most 8."
+    assert "should match pattern" not in r.text
+    client.cookies.set(LANG_COOKIE, "zh-TW")
+    r = post(client, "/settings/mailboxes", rows)
+    assert r.status_code == 422 and field_error(r.text, "number-general") == "只能填數字，最多 8 位。"

@@ -151,7 +151,7 @@ def save_hook(web: WebContext, t: Any, v: dict[str, str], events: list[str]
               f"{p}.secret": f"secret-{field}", f"{p}.token": f"token-{field}", f"{p}.target": f"target-{field}",
               f"{p}.events": f"events-{field}", f"{p}.language": f"language-{field}",
               f"{p}.enabled": f"enabled-{field}", "webhooks": f"name-{field}"}
-    version, problems = publish_change(web, change, f"webhook {name}", fields)
+    version, problems = publish_change(web, change, f"webhook {name}", fields, t)
     return version, _placed(t, problems, field), generated if version is not None else None, name
 
 
@@ -257,7 +257,7 @@ async def page_url_form(request: Request) -> Response:
         else:
             data.pop("page_url", None)
 
-    version, errors = publish_change(web, change, "page address", {"page_url": "page_url"})
+    version, errors = publish_change(web, change, "page address", {"page_url": "page_url"}, t)
     if version is None:
         errors = {k: [t("Write an address starting with http:// or https://.") if "http://" in m else m
                       for m in ms] for k, ms in errors.items()}

@@ -293,7 +293,7 @@ def save_smtp(web: WebContext, t: Any, values: dict[str, str]) -> tuple[int | No
             smtp["attach_as"] = attach_as
         data["smtp"] = smtp
 
-    return publish_change(web, change, "e-mail server", SMTP_FIELDS)
+    return publish_change(web, change, "e-mail server", SMTP_FIELDS, t)
 
 
 def _smtp_values(web: WebContext) -> dict[str, str]:

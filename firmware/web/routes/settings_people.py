@@ -103,7 +103,7 @@ def save_people(web: WebContext, t: Any, rows: list[dict[str, str]], remove: set
         f = row["field"]
         fields.update({f"people.{key}.number": f"number-{f}", f"people.{key}.name": f"name-{f}",
                        f"people.{key}.hours": f"hours-{f}", f"people.{key}": f"number-{f}"})
-    return publish_change(web, change, "people", fields)
+    return publish_change(web, change, "people", fields, t)
 
 
 def people_rows(web: WebContext) -> list[dict[str, str]]:
@@ -226,7 +226,7 @@ def save_mailboxes(web: WebContext, t: Any, rows: list[dict[str, str]], remove: 
         fields.update({f"mailboxes.{key}.name": f"name-{f}", f"mailboxes.{key}.number": f"number-{f}",
                        f"mailboxes.{key}.email": f"email-{f}", f"mailboxes.{key}.pin_hash": f"pin-{f}",
                        f"mailboxes.{key}": f"name-{f}"})
-    return publish_change(web, change, "mailboxes", fields)
+    return publish_change(web, change, "mailboxes", fields, t)
 
 
 def mailbox_rows(web: WebContext) -> list[dict[str, Any]]:
