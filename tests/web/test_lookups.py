@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from firmware.store.lookup_import import MAX_UPLOAD_BYTES
 from firmware.store.lookups import LookupEntry
+from firmware.web.context import LANG_COOKIE
 from tests.web.conftest import csrf_of, post
 
 
@@ -178,3 +179,18 @@ def test_refused_pasted_rows_are_shown_again_to_fix(client: TestClient, services
     box = re.search(r'<textarea name="text" rows="5" class="mono"[^>]*>([^<]*)</textarea>', r.text).group(1)
     assert box == "&lt;b&gt;x&lt;/b&gt;,oops\n"  # shown again, escaped
     assert services.store.lookups.tables() == {"orders": 3}
+
+
+def test_row_problems_are_said_in_the_page_language(client: TestClient, services) -> None:
+    """The importer's problems by row read in Chinese on a zh-TW page (English unchanged)."""
+    bad = "key,text,valid_until\nabc,Oops,\n12,Shipped,\n12,Again,\n888,Late,tomorrow\n"
+    english = problems(post(client, "/lookups/upload", {"table": "orders", "text": bad}).text)
+    assert english[0] == "row 2: key 'abc' must be digits only (callers key it on a phone)"
+    client.cookies.set(LANG_COOKIE, "zh-TW")
+    r = post(client, "/lookups/upload", {"table": "orders", "text": bad})
+    said = problems(r.text)
+    assert said[:2] == ["第 2 列：號碼「abc」只能是數字（來電者要用電話按鍵輸入）", "第 4 列：號碼 12 也出現在第 3 列"]
+    assert said[2].startswith("第 5 列：有效期限（valid_until）「tomorrow」")
+    r = upload(client, "/lookups/upload", "orders.pdf", b"%PDF-1.4", table="orders")
+    assert problems(r.text) == ["「orders.pdf」：請上傳 .csv、.tsv、.txt 或 .xlsx 檔"]
+    assert services.store.lookups.tables() == {}

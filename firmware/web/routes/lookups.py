@@ -27,6 +27,7 @@ from firmware.store.lookups import ANY_LANGUAGE, LookupEntry
 from firmware.web.configs import text_data
 from firmware.web.context import N_, Refused, WebContext
 from firmware.web.forms import MAX_FIELD_CHARS, form_values
+from firmware.web.lookuptext import problem_text
 
 router = APIRouter()
 
@@ -89,7 +90,7 @@ async def _replacement(request: Request) -> tuple[list[LookupEntry] | None, list
             return parse_text(text.replace("\r\n", "\n")), []
         return None, [t("Choose a file or paste rows.")]
     except UploadRejected as exc:
-        return None, [p for p in str(exc).split("; ") if p]
+        return None, [problem_text(p, t) for p in str(exc).split("; ") if p]
 
 
 async def _pasted(request: Request) -> str:
