@@ -225,7 +225,8 @@ def test_backup_download_and_restore(client: TestClient, services, clock) -> Non
     # a bad file is refused with the reason and nothing changes
     store.messages.delete(kept)
     post(client, "/settings/line", {"backend": "sim", "device": "", "rings": "5", "transfer": "transfer"})
-    for bad, reason in ((b"not a zip at all", "not a readable zip"), (_zip_without_db(), "")):
+    for bad, reason in ((b"not a zip at all", "this is not a backup file from this box (it is not a zip file)"),
+                        (_zip_without_db(), "")):
         r = client.post("/settings/restore", data={"csrf": csrf_of(client)},
                         files={"file": ("backup.zip", bad, "application/zip")})
         assert r.status_code == 422 and "nothing was changed" in r.text and reason in r.text
@@ -289,3 +290,19 @@ def test_mailbox_number_and_address_problems_are_said_in_words(client: TestClien
     client.cookies.set(LANG_COOKIE, "zh-TW")
     r = post(client, "/settings/mailboxes", rows)
     assert r.status_code == 422 and field_error(r.text, "number-general") == "只能填數字，最多 8 位。"
+
+
+def test_a_wrong_restore_file_is_named_plainly_in_the_page_language(client: TestClient) -> None:
+    """Choosing the wrong file says so in words, without the box's temp file name or the
+    zip library's words, in English and Chinese."""
+    def restore(data: bytes) -> str:
+        r = client.post("/settings/restore", data={"csrf": csrf_of(client)},
+                        files={"file": ("photo.jpg", data, "image/jpeg")})
+        assert r.status_code == 422
+        return r.text
+
+    page = restore(b"\xff\xd8\xff not a zip")
+    assert "this is not a backup file from this box (it is not a zip file)." in page
+    assert "restore-" not in page and "File is not a zip file" not in page
+    client.cookies.set(LANG_COOKIE, "zh-TW")
+    assert "這不是本機的備份檔（不是 zip 檔）" in restore(b"\xff\xd8\xff not a zip")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from firmware.errors import UploadRejected
 from firmware.settings import parse
 from firmware.store import Store, free_bytes
 from firmware.store.backup import BackupInfo, inspect_backup, restore_backup
-from firmware.web.context import Refused, WebContext
+from firmware.web.context import N_, Refused, WebContext
 from firmware.web.routes.testcall import calls_of
 
 router = APIRouter()
@@ -143,6 +144,25 @@ async def restore(request: Request, web: WebContext, upload: Any) -> BackupInfo:
         path.unlink(missing_ok=True)
 
 
+# The restore's commonest refusals in the owner's words (store/backup.py says them in
+# English for the CLI and API, with the temp file's name); others are shown as they are.
+_REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), m) for p, m in (
+    (r"is not a readable zip file", N_("this is not a backup file from this box (it is not a zip file)")),
+    (r"^this is not an ivrbox backup", N_("this zip file is not a backup from this box")),
+    (r"^the file is empty$", N_("the file is empty")),
+    (r"^the file is larger than (?P<n>\d+) GB$", N_("the file is larger than {n} GB")),
+    (r"^not enough free space: the backup needs (?P<mb>\d+) MB", N_("not enough free space: the backup needs {mb} MB")),
+    (r"^the backup( is|'s database is) damaged", N_("the backup file is damaged")),
+))
+
+
+def reason_text(reason: str, t: Any) -> str:
+    for pattern, template in _REASONS:
+        if m := pattern.search(reason):
+            return t(template).format(**m.groupdict())
+    return reason.rstrip(".")
+
+
 @router.post("/settings/restore", include_in_schema=False)
 async def restore_form(request: Request) -> Response:
     web = _web(request)
@@ -152,7 +172,7 @@ async def restore_form(request: Request) -> Response:
         await restore(request, web, form.get("file"))
     except UploadRejected as exc:
         return _page(request, web, t("This file was not restored, and nothing was changed: {reason}.")
-                     .format(reason=str(exc).rstrip(".")), 422)
+                     .format(reason=reason_text(str(exc), t)), 422)
     except Refused as exc:
         return _page(request, web, exc.message, exc.status)
     response = RedirectResponse("/login?notice=restored_backup", status_code=303)
