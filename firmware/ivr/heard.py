@@ -16,8 +16,14 @@ phrase key). Detail of a `prompt` event:
     {"phrase": key, "language": l}         a built-in sentence ("recording": true when an
                                            owner's recording stands in for it)
     {"words": [ids], "language": l}        a read-out from the vocabulary
-    {"speech": chars, "language": l}       other text (a message, a look-up answer): its
-                                           length only, never its words
+    {"lookup_phrase": key, "language": l}  a lookup node's built-in sentence (its
+                                           LOOKUP_PHRASES key; "wait" is the hold, noted
+                                           as it starts); "lookup_phrases": [keys] for
+                                           the choices offered after an entry
+    {"lookup_entry": true, "language": l}  a lookup's answer read out: never its words,
+                                           nor the key ("found" names the read-back too)
+    {"speech": chars, "language": l}       other text (a message): its length only,
+                                           never its words
     {"tone": "beep"}                       the record-after-the-tone beep
     {"audio": "other", "ms": n}            anything else (a message being listened to)
 plus "to": "party" for what the person a call is forwarded to hears (the whisper).

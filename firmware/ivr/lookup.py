@@ -137,8 +137,17 @@ class _MaskedKeys:
             self.call.secret = self.saved
 
 
-async def _speak(ctx: CallContext, text: str, barge_in: bool = True) -> bool:
-    return await ctx.call.play(await ctx.render(text, ctx.language), barge_in=barge_in)
+async def _speak(ctx: CallContext, *keys: str, barge_in: bool = True,
+                 values: dict[str, dict[str, str]] | None = None) -> bool:
+    """The node's built-in sentences `keys` (`values` fills each one's fields), named for
+    the transcript by their LOOKUP_PHRASES keys: heard.py only knows ivr/phrases.py's."""
+    values = values or {}
+    text = " ".join(_phrase(key, ctx.language, **values.get(key, {})) for key in keys)
+    audio = await ctx.render(text, ctx.language)
+    what: dict[str, Any] = ({"lookup_phrase": keys[0]} if len(keys) == 1
+                            else {"lookup_phrases": list(keys)})
+    ctx.name(audio, **what, language=ctx.language)
+    return await ctx.call.play(audio, barge_in=barge_in)
 
 
 async def _await_stepping(ctx: CallContext, task: asyncio.Task[LookupAnswer],
@@ -148,6 +157,8 @@ async def _await_stepping(ctx: CallContext, task: asyncio.Task[LookupAnswer],
     call = ctx.call
     hold = (await ctx.render(_phrase("wait", ctx.language), ctx.language) if hold_words
             else np.zeros(0, np.int16))
+    if hold_words:  # fed frame by frame, not played: Call.on_play never sees it
+        ctx.note("prompt", lookup_phrase="wait", language=ctx.language)
     start_clock, start_wall = call.now, time.monotonic()
     index = 0
     try:
@@ -208,23 +219,24 @@ async def _read_entry(ctx: CallContext, node: LookupNode, key: str, answer: Look
     else:
         intro = [await ctx.render(_phrase("found", ctx.language), ctx.language),
                  prompts.words(readout.digits(key, ctx.language), ctx.language)]
-        if await ctx.call.play(np.concatenate(intro)):
+        # named by its sentence alone: the key it reads back is never in an event
+        if await ctx.call.play(ctx.name(np.concatenate(intro), lookup_phrase="found",
+                                        language=ctx.language)):
             return
     parts = []
     for kind, part in entry_segments(answer.text or ""):
         parts.append(prompts.words(readout.digits(part, lang), lang) if kind == "digits"
                      else await ctx.render(part, lang))
-    if parts:
-        await ctx.call.play(np.concatenate(parts))
+    if parts:  # the entry's words (and the key) stay out of the transcript
+        await ctx.call.play(ctx.name(np.concatenate(parts), lookup_entry=True, language=lang))
 
 
 async def _offer(ctx: CallContext, node: LookupNode) -> str | None:
     offered = [(field, key) for field, key in node.menu_keys().items() if key is not None]
     if not ctx.call.has_keys():
-        text = " ".join(_phrase(field, ctx.language,
-                                key=KEY_NAMES.get(key, {}).get(ctx.language, key))
-                        for field, key in offered)
-        await _speak(ctx, text)
+        names = {field: {"key": KEY_NAMES.get(key, {}).get(ctx.language, key)}
+                 for field, key in offered}
+        await _speak(ctx, *names, values=names)
     key = await ctx.call.wait_key(node.choice_timeout_s * S_TO_MS)
     return next((field for field, k in offered if k == key), None)
 
@@ -235,7 +247,7 @@ async def run_lookup(ctx: CallContext, node_id: str, node: LookupNode) -> str | 
     while True:
         if used >= node.attempts:
             ctx.log("lookup_limit", attempts=used)
-            await _speak(ctx, _phrase("too_many", ctx.language), barge_in=False)
+            await _speak(ctx, "too_many", barge_in=False)
             return node.fallback
         await ctx.say(node.prompt)
         with _MaskedKeys(ctx, node.private):
@@ -250,16 +262,16 @@ async def run_lookup(ctx: CallContext, node_id: str, node: LookupNode) -> str | 
         used += 1
         answer = await look_up(ctx, node, key, used)
         if answer.status == "too_short":
-            await _speak(ctx, _phrase("too_short", ctx.language))
+            await _speak(ctx, "too_short")
             continue
         if answer.status == "failed":
-            await _speak(ctx, _phrase("try_later", ctx.language), barge_in=False)
+            await _speak(ctx, "try_later", barge_in=False)
             return node.fallback
         if answer.status != "found":
             if node.not_found_prompt:
                 await ctx.say(node.not_found_prompt)
             else:
-                await _speak(ctx, _phrase("not_found", ctx.language))
+                await _speak(ctx, "not_found")
             continue
         repeats = 0
         while True:

@@ -174,3 +174,22 @@ def test_endpoint_failures_say_try_later_and_go_to_fallback(make_phone, reply: R
         assert "Sorry, this information is not available right now. Please try again later." \
             in phone.texts("en")
         assert after(summary.path, "orders") == "general_vm"
+
+
+def test_the_lookup_sentences_hold_and_entry_are_named_prompt_events(make_phone) -> None:
+    with endpoint({"4321": Reply(200, json.dumps({"text": "Your repair 4321 is done"}))}) as rx:
+        phone = lookup_phone(make_phone, table=None, url=f"{rx.url}/status", private=True)
+        phone.call(f"{TO_LOOKUP}; press 4321#; waitsilence 20; press 2; waitsilence 20;"
+                   " press 7#; waitsilence 20; hangup", number=KNOWN)
+    heard = [d for d in phone.of("prompt") if d.get("node") == "orders"]
+    names = [d.get("prompt") or d.get("lookup_phrase") or d.get("lookup_phrases")
+             or ("entry" if d.get("lookup_entry") else d) for d in heard]
+    assert names == ["lookup_ask", "wait", "found", "entry",
+                     ["repeat_key", "another_key", "operator_key", "done_key"],
+                     "lookup_ask", "wait", "not_found", "lookup_ask"]
+    assert all(d["language"] == "en" for d in heard)
+    asked_at = lookups(phone)[0]["t_ms"]
+    last_key = max(k["t_ms"] for k in phone.of("key") if k["t_ms"] <= asked_at)
+    assert last_key <= heard[1]["t_ms"] <= asked_at  # noted as the hold starts, not after
+    said = json.dumps(heard)
+    assert "4321" not in said and "repair" not in said  # neither the key nor the entry's words
