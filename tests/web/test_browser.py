@@ -135,7 +135,7 @@ def test_owner_flows_in_a_browser(server, shots, tmp_path) -> None:
         welcome.locator("input[type=file]").set_input_files(str(junk))
         welcome.locator("form[enctype] button").click()
         page.wait_for_load_state()
-        assert "not an audio file" in page.content()
+        assert "This is not a sound file the box can read." in page.content()
         welcome = page.locator("#p-welcome .prompt[data-lang=en]")
         welcome.locator("summary").click()
         welcome.locator("input[type=file]").set_input_files(str(speech))
