@@ -3,6 +3,7 @@
     ivrbox call --config FILE --script "wait 1; press 2; wait 6; speak msg.wav; hangup"
     ivrbox call --caller-id 0912345678 --at "2026-11-28 20:00" --json --script "..."
     ivrbox call --party 0911000111=answers:"wait 1; press 1" --script "press 1; wait 30"
+    ivrbox call --withheld private --script "..."   (caller ID says: number withheld)
     ivrbox call --realtime            (no script: hear it on the speaker, type keys;
                                        refused without a terminal or a sound device)
 
@@ -26,6 +27,8 @@ from typing import Any
 from firmware.errors import UsageError
 
 QUIET_KINDS = {"prompt_frame"}
+# --withheld: the caller ID "number absent" reason sent in its place (SDMF/MDMF/DTMF/NTT)
+WITHHELD = {"private": "P", "unavailable": "O"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--script", help='caller script, e.g. "wait 1; press 2; hangup"')
     p.add_argument("--caller-id", dest="caller_id", help="caller's number (sent as caller ID)")
     p.add_argument("--caller-name", dest="caller_name", help="caller's name")
+    p.add_argument("--withheld", choices=tuple(WITHHELD),
+                   help="the caller's number is not sent: caller ID says why, 'private' "
+                        "(withheld by the caller, code P) or 'unavailable' (out of area, "
+                        "code O); the box classes the call as that")
     p.add_argument("--at", help='wall time of the call, "YYYY-MM-DD HH:MM" in the business zone')
     p.add_argument("--party", action="append", default=[],
                    help="who a forward reaches: NUMBER=answers[:SCRIPT], NUMBER=busy or "
@@ -76,6 +83,20 @@ def _parties(specs: list[str], settings: Any) -> dict[str, Any]:
     return parties
 
 
+def _caller_id(args: argparse.Namespace) -> Any:
+    """The caller ID the simulated line sends as FSK/DTMF (None: no caller ID at all)."""
+    from firmware.dsp.callerid import CallerIdInfo
+
+    if args.withheld and args.caller_id:
+        raise UsageError(f"--withheld {args.withheld} and --caller-id {args.caller_id}: a "
+                         "withheld number is not sent; give one of them")
+    if args.withheld:
+        return CallerIdInfo(name=args.caller_name, number_absent=WITHHELD[args.withheld])
+    if args.caller_id or args.caller_name:
+        return CallerIdInfo(number=args.caller_id, name=args.caller_name)
+    return None
+
+
 def _start_ms(at: str | None, settings: Any) -> int | None:
     if not at:
         return None
@@ -107,11 +128,11 @@ class Transcript:
 
 def run(args: argparse.Namespace) -> int:
     from firmware.appliance import DEFAULT_CONFIG, Box, ConfigSource, simulated_call
-    from firmware.dsp.callerid import CallerIdInfo
     from firmware.line.sim import SimCaller
 
     if args.script is None and not args.realtime:
         raise UsageError("give --script, or --realtime to call by speaker and keyboard")
+    info = _caller_id(args)
     config = ConfigSource(args.config or DEFAULT_CONFIG, fallback=None)
     start = _start_ms(args.at, config.current())
     with tempfile.TemporaryDirectory(prefix="ivrbox-call-") as tmp:
@@ -121,9 +142,7 @@ def run(args: argparse.Namespace) -> int:
             if args.script is None:
                 from firmware.cli.call_live import live_call
 
-                return live_call(box, caller_id=args.caller_id)
-            info = (CallerIdInfo(number=args.caller_id, name=args.caller_name)
-                    if args.caller_id or args.caller_name else None)
+                return live_call(box, caller_id=info)
             caller = SimCaller(args.script, caller_id=info)
             summary = asyncio.run(simulated_call(
                 box, caller, parties=_parties(args.party, config.current()), realtime=args.realtime,

@@ -92,14 +92,13 @@ class _Keyboard:
             termios.tcsetattr(self.stream, termios.TCSADRAIN, self._saved)
 
 
-async def _live(box: Any, caller_id: str | None, player: subprocess.Popen[bytes]) -> int:
+async def _live(box: Any, caller_id: Any, player: subprocess.Popen[bytes]) -> int:
     from firmware.cli.call_cmd import Transcript
-    from firmware.dsp.callerid import CallerIdInfo
     from firmware.line.sim import SimCaller, SimLine
 
     settings = box.config.current()
     line = SimLine(country=settings.business.country, realtime=True)
-    caller = SimCaller("", caller_id=CallerIdInfo(number=caller_id) if caller_id else None)
+    caller = SimCaller("", caller_id=caller_id)
     if player.stdin is not None:
         pipe = player.stdin
 
@@ -138,6 +137,7 @@ async def _live(box: Any, caller_id: str | None, player: subprocess.Popen[bytes]
     return 0
 
 
-def live_call(box: Any, caller_id: str | None = None) -> int:
+def live_call(box: Any, caller_id: Any = None) -> int:
+    """`caller_id`: the CallerIdInfo the line sends (None: no caller ID)."""
     check_terminal(sys.stdin)
     return asyncio.run(_live(box, caller_id, _player()))

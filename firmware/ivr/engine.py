@@ -184,7 +184,8 @@ class Engine:
         absent = caller.number_absent or caller.name_absent
         self.services.store.calls.caller_id(call_id, number=caller.number, name=caller.name,
                                             absent=absent)
-        self._emit("caller_id", call_id=call_id, number=caller.number, name=caller.name)
+        self._emit("caller_id", call_id=call_id, number=caller.number, name=caller.name,
+                   **({"absent": absent} if absent else {}))  # P private / O unavailable
 
     def _unanswered(self, call_id: int, outcome: str, caller_class: str,
                     caller: CallerId | None) -> CallSummary:

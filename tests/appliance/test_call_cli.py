@@ -1,6 +1,8 @@
 """`ivrbox call`: the command itself, through `firmware.cli.main` and the installed
 console script: the --json transcript (every sound the caller hears is a `prompt` event,
-on the line clock), --party, --at, --caller-id/--caller-name, --data, usage errors, and
+on the line clock), --party, --at, --caller-id/--caller-name, --withheld (a private or
+unavailable caller: caller ID with the absence reason, classed and screened as such), --data,
+usage errors, and
 --realtime's refusals where there is no terminal or no sound device.
 
 Calls run on the simulated line with the engine's real DTMF detector; the data dir is
@@ -161,8 +163,53 @@ def test_at_and_caller_id_choose_the_path(capsys: pytest.CaptureFixture[str],
     assert unknown.splitlines()[-1].endswith("path: robot_check")
 
 
+def test_a_withheld_number_is_sent_as_caller_id_and_meets_its_class_rules(
+        capsys: pytest.CaptureFixture[str], box_files: dict[str, Path]) -> None:
+    write_config(box_files["config"], {"caller_rules": {"screen": ["private"]},
+                                       "line": {"answer": {"unavailable": "reject"}}})
+    common = ("--config", str(box_files["config"]), "--data", str(box_files["data"]),
+              "--at", OPEN_AT, "--json")
+    code, out, err = ivrbox_call(capsys, *common, "--withheld", "private", "--caller-name", "Anne",
+                                 "--script", "wait 0.5; press 5; wait 4; hangup")
+    assert code == 0, err
+    private = transcript(out)
+    in_order(private,
+             {"event": "caller_id", "number": None, "name": "Anne", "absent": "P"},  # decoded
+             {"event": "answered", "caller_class": "private"},
+             {"event": "node", "node": "robot_check", "type": "screen"},
+             {"event": "key", "digit": "5"},
+             {"event": "node", "node": "main", "type": "menu"})
+    assert not any(e["event"] == "rejected" for e in private)
+
+    code, out, err = ivrbox_call(capsys, *common, "--withheld", "unavailable",
+                                 "--script", "wait 4; hangup")
+    assert code == 0, err
+    unavailable = transcript(out)
+    in_order(unavailable,
+             {"event": "caller_id", "number": None, "absent": "O"},
+             {"event": "answered", "caller_class": "unavailable"},
+             {"event": "rejected", "caller_class": "unavailable"},
+             {"event": "call_end", "outcome": "rejected"})
+    assert not any(e["event"] == "node" for e in unavailable)  # not screened: private only
+
+    box = Box(box_files["data"], ConfigSource(box_files["config"], fallback=None))
+    try:  # the call log keeps the reason the line's caller ID gave
+        rows = [box.store.calls.get(e[-1]["call_id"]) for e in (private, unavailable)]
+        assert [(r.caller_number, r.caller_absent) for r in rows] == [(None, "P"), (None, "O")]
+    finally:
+        box.close()
+
+    with pytest.raises(SystemExit) as refused:  # argparse's own one line, status 2
+        main(["call", "--withheld", "secret", "--script", "wait 1"])
+    err = capsys.readouterr().err
+    assert refused.value.code == 2 and "--withheld: invalid choice: 'secret'" in err
+    assert "'private', 'unavailable'" in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize(("args", "says"), [
     ([], "give --script, or --realtime"),
+    (["--script", "wait 1", "--withheld", "private", "--caller-id", "0223456789"],
+     "--withheld private and --caller-id 0223456789: a withheld number is not sent"),
     (["--script", "wait 1", "--at", "tomorrow at 10"], "--at 'tomorrow at 10': write it as YYYY-MM-DD HH:MM"),
     (["--script", "wait 1", "--party", "202=picks_up"], "--party '202=picks_up': use NUMBER=answers"),
     (["--script", "wait 1", "--party", "2.04=busy"], "--party '2.04=busy': 204 is not the number of anyone"),
