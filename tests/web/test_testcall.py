@@ -176,6 +176,12 @@ def test_every_sound_of_the_transcript_is_named() -> None:
         f"Playing “{PHRASES['not_reached']['en']}”"  # its words, not its key
     assert describe("prompt", {"words": ["digit-2", "digit-0"]}, str) == "Playing “digit-2 digit-0”"
     assert describe("prompt", {"tone": "beep"}, str) == "Playing “the beep”"
+    # the lookup node's sentences by their words; the entry read out by what it is
+    assert describe("prompt", {"lookup_phrase": "wait", "language": "zh-TW"}, str) == "Playing “請稍候。”"
+    offer = describe("prompt", {"lookup_phrases": ["repeat_key", "operator_key"], "language": "en"}, str)
+    assert offer == "Playing “To hear it again, press …. For the operator, press ….”"
+    zh = Catalogues().translator("zh-TW").gettext
+    assert "查詢到的號碼資料" in describe("prompt", {"lookup_entry": True, "language": "en"}, zh)
 
 
 def test_the_transcript_never_shows_raw_event_names_or_codes() -> None:

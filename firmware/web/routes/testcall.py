@@ -34,6 +34,7 @@ from starlette.websockets import WebSocketState
 from firmware.errors import ConfigError
 from firmware.settings import Settings, parse
 from firmware.web.auth import csrf_ok
+from firmware.ivr.lookup import LOOKUP_PHRASES
 from firmware.ivr.phrases import PHRASES
 from firmware.web.context import N_, WebContext
 from firmware.web.testcall_session import Busy, PageCall, PageCalls
@@ -76,15 +77,25 @@ def flow_settings(web: WebContext, flow: str) -> Settings:
     return web.settings()
 
 
+def _sentence(table: dict[str, dict[str, str]], key: Any, language: Any) -> str:
+    texts = table.get(str(key), {})
+    text = texts.get(str(language)) or texts.get("en")
+    return _PLACEHOLDER.sub("…", text) if text else str(key)
+
+
 def _heard(d: dict[str, Any], t: Callable[[str], str]) -> str:
     """What a `prompt` event played (ivr/heard.py), named for the owner: a built-in
     sentence by its words (not its key), a look-up answer or a message by what it is."""
     if d.get("prompt"):
         return str(d["prompt"])
     if d.get("phrase"):
-        texts = PHRASES.get(str(d["phrase"]), {})
-        text = texts.get(str(d.get("language"))) or texts.get("en")
-        return _PLACEHOLDER.sub("…", text) if text else str(d["phrase"])
+        return _sentence(PHRASES, d["phrase"], d.get("language"))
+    if d.get("lookup_phrase"):
+        return _sentence(LOOKUP_PHRASES, d["lookup_phrase"], d.get("language"))
+    if d.get("lookup_phrases"):
+        return " ".join(_sentence(LOOKUP_PHRASES, key, d.get("language")) for key in d["lookup_phrases"])
+    if d.get("lookup_entry"):
+        return t("the information found for the number")
     if d.get("words"):
         return " ".join(map(str, d["words"]))
     if d.get("speech") is not None:
