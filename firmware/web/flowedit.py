@@ -5,7 +5,8 @@ API:
     NEW_TARGETS                              destination choices that create a step
     new_id(data, base) -> str                a free node id ("voicemail", "voicemail_2", ...)
     add_node(data, kind, wanted_id="", table="") -> str  a new step with usable defaults
-                                             (`table`: the one a new lookup step reads)
+                                             (`table`: the one a new lookup step reads; a
+                                             new language step offers business.languages)
     delete_node(data, node_id)               the step goes; fields that pointed at it are
                                              left pointing at nothing (shown as problems)
     apply_node_form(data, node_id, form, rows, languages) -> (created, errors)
@@ -13,6 +14,7 @@ API:
         `rows`: repeated fields -> [text]); `created` is the first step a "new ..."
         destination made (the page goes there next); `errors` are form problems the
         config cannot express (a key listed twice), by field; nothing changes then
+        (a language step's rows: `lang_key`, `lang_choice`; see `language_step`)
     node_fields(problems, data, node_id) -> {field: [message]}   config problems beside
                                              the fields of one step's form
     node_of(path) -> str | None              the step a config problem is about
@@ -32,13 +34,14 @@ from typing import Any
 
 from firmware.errors import ConfigProblem
 from firmware.web.forms import problems_by_field
+from firmware.web.language_step import language_options, new_language
 from firmware.web.lookup_step import NUMBERS as LOOKUP_NUMBERS, WHOLE_STEP_FIELDS, apply_lookup_form, new_lookup
 
-EDITABLE = ("menu", "play", "hangup", "schedule", "voicemail", "forward", "lookup")
+EDITABLE = ("menu", "play", "hangup", "schedule", "voicemail", "forward", "lookup", "language")
 NEW_TARGETS = ("new:play", "new:voicemail", "new:forward", "new:hangup")
 TEXT_PROMPT = "text:"  # the prompt choice "type the words"
 _BASES = {"menu": "menu", "play": "announcement", "hangup": "goodbye", "schedule": "hours",
-          "voicemail": "voicemail", "forward": "forward", "lookup": "lookup"}
+          "voicemail": "voicemail", "forward": "forward", "lookup": "lookup", "language": "language"}
 NODE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")
 MAX_OPTION_ROWS = 20
 MAX_HUNT_ROWS = 10  # ForwardNode.people holds 1-10 entries
@@ -46,11 +49,12 @@ NUMBER_FIELDS = {
     "menu": ("retries", "first_key_timeout_s", "inter_key_timeout_s"),
     "forward": ("ring_timeout_s",),
     "lookup": LOOKUP_NUMBERS,
+    "language": ("timeout_s",),
 }
 PROMPT_FIELDS = {"menu": ("invalid_prompt", "timeout_prompt"), "forward": ("whisper",),
                  "lookup": ("found_prompt", "not_found_prompt")}
-PROMPTED = ("menu", "play", "hangup", "forward", "lookup")  # steps whose form has "what callers hear"
-REQUIRED_PROMPT = ("menu", "play", "lookup")
+PROMPTED = ("menu", "play", "hangup", "forward", "lookup", "language")  # steps whose form has "what callers hear"
+REQUIRED_PROMPT = ("menu", "play", "lookup", "language")
 KEY_FIELDS = {"menu": ("back_key",)}  # one phone key; empty = off
 PHONE_KEYS = tuple("123456789*0#")  # the keypad, in its order
 # field -> whether empty means "say goodbye and hang up" (None) rather than "missing"
@@ -61,6 +65,7 @@ TARGET_FIELDS: dict[str, dict[str, bool]] = {
     "voicemail": {"next": True},
     "forward": {"fallback": False},
     "lookup": {"next": True, "fallback": True, "operator": True},
+    "language": {"next": False},
 }
 OPTIONAL_TARGETS = ("operator", "holiday")  # empty: left out (the flow's operator / closed)
 
@@ -133,6 +138,12 @@ def add_node(data: dict[str, Any], kind: str, wanted_id: str = "", table: str = 
         node["fallback"] = _an_end(data)
     elif kind == "lookup":
         new_lookup(node, nid, table)
+    elif kind == "language":
+        business = data.get("business") if isinstance(data.get("business"), dict) else {}
+        langs = business.get("languages") if isinstance(business.get("languages"), list) else ["en"]
+        entry = _flow(data).get("entry")
+        new_language(node, nid, [str(x) for x in langs], entry if isinstance(entry, str) and entry != nid
+                     else _an_end(data))
     else:
         del nodes[nid]
         raise ValueError(f"no such step type: {kind}")
@@ -221,6 +232,8 @@ def apply_node_form(data: dict[str, Any], node_id: str, form: Mapping[str, str],
                 errors[f"opt-{i}"] = "twice"
             else:
                 options[key] = target
+    if kind == "language":
+        options, errors = language_options(rows)
     if errors:
         return None, errors
     _put(node, "note", form.get("note", "").strip())
@@ -239,6 +252,8 @@ def apply_node_form(data: dict[str, Any], node_id: str, form: Mapping[str, str],
         _put(node, field, form.get(field, "").strip() or None)
     if kind == "menu":
         node["options"] = {k: _destination(data, v, False, created) for k, v in options.items()}
+    elif kind == "language":
+        node["options"] = options
     for field, nullable in TARGET_FIELDS.get(kind, {}).items():
         value = _destination(data, form.get(field, ""), nullable, created)
         if value is None and (field in OPTIONAL_TARGETS or kind == "lookup"):

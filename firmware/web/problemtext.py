@@ -33,6 +33,10 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), m) for 
     (r"^back key '(?P<key>.)' is also the first key of choice '(?P<choice>[^']+)'",
      N_("Key {key} already starts the choice {choice}: choose another key to go back, or Off.")),
     (r"^operator key '(?P<key>.)' has no target", N_("Key {key} should reach the operator, but there is no operator step: choose one.")),
+    (r"^language '(?P<langs>[^']+)' is not in business\.languages", N_(
+        "{langs} is not one of the business's languages, so callers cannot be spoken to in it: choose another.")),
+    (r"^'(?P<v>[^']*)' is not allowed: use 'en' or 'zh-TW'$", N_("'{v}' is not a language the box speaks: choose English or 繁體中文.")),
+    (r"^key '(?P<key>[^']*)': String should match pattern '\^\[0-9\*#\]\$'", N_("'{key}' is not one phone key: use one of 0-9, * or #.")),
     (r"^no person '(?P<name>[^']+)'", N_("There is no person '{name}' to forward to.")),
     (r"^no mailbox '(?P<name>[^']+)'", N_("There is no mailbox '{name}'.")),
     (r"^should be greater than or equal to (?P<n>[-\d.]+)", N_("Must be at least {n}.")),

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from firmware.errors import ConfigError, ConfigProblem
 from firmware.settings import problems as config_problems
 from firmware.settings.yamlio import write as write_yaml
-from firmware.web import flowedit, flowsvg, lookup_step
+from firmware.web import flowedit, flowsvg, language_step, lookup_step
 from firmware.web.configs import FILENAME, text_data, to_text
 from firmware.web.context import N_, Refused, WebContext
 from firmware.web.forms import form_lists, form_values
@@ -39,6 +39,9 @@ FORM_FIELDS = ("note", "prompt", "final", "operator", "next", "open", "closed", 
                *lookup_step.NUMBERS, *lookup_step.MENU_KEYS)
 BLANK_OPTION_ROWS = 2  # empty key rows offered under a menu's options
 BLANK_HUNT_ROWS = 2  # empty "then try" rows offered under a forward step's people
+BLANK_LANGUAGE_ROWS = 1  # an empty key row offered under a language step's choices
+ROW_ERRORS = {"no key": N_("Give the key."), "twice": N_("This key is listed twice."),
+              "no language": N_("Choose a language.")}
 
 
 def _web(request: Request) -> WebContext:
@@ -195,7 +198,8 @@ async def add_form(request: Request) -> Response:
 
 
 def _node_page(request: Request, web: WebContext, nid: str, status: int = 200,
-               form_errors: dict[str, str] | None = None) -> Response:
+               form_errors: dict[str, str] | None = None, sent: dict[str, list[str]] | None = None) -> Response:
+    """`sent`: the refused form's rows, shown as typed so each row error sits beside its row."""
     t = web.request_state(request).t
     data, problems = _draft(web)
     node = data.get("flow", {}).get("nodes", {}).get(nid)
@@ -203,7 +207,7 @@ def _node_page(request: Request, web: WebContext, nid: str, status: int = 200,
         raise Refused(404, N_("There is no such step."))
     fields = {k: [say(m, t) for m in v] for k, v in flowedit.node_fields(problems, data, nid).items()}
     for key, code in (form_errors or {}).items():
-        fields.setdefault(key, []).append(t("Give the key.") if code == "no key" else t("This key is listed twice."))
+        fields.setdefault(key, []).append(t(ROW_ERRORS[code]))
     lang = _lang(request, data)
     prompts = data.get("prompts") if isinstance(data.get("prompts"), dict) else {}
     options = node.get("options") if isinstance(node.get("options"), dict) else {}
@@ -219,7 +223,9 @@ def _node_page(request: Request, web: WebContext, nid: str, status: int = 200,
         hunt=hunt[:flowedit.MAX_HUNT_ROWS], people=list((data.get("people") or {}).items()),
         mailboxes=list((data.get("mailboxes") or {}).items()), flow=data.get("flow", {}),
         tables=web.services.store.lookups.tables(), source=lookup_step.source_of(node),
-        lookup_keys=lookup_step.MENU_KEYS,
+        lookup_keys=lookup_step.MENU_KEYS, business_langs=_languages(data),
+        lang_rows=(list(zip(sent["lang_key"], sent["lang_choice"])) if sent and sent.get("lang_key")
+                   else language_step.language_rows(node) + [("", "")] * BLANK_LANGUAGE_ROWS),
         yaml_text=write_yaml({nid: node}), svg=diagram(data, problems, t, lang, selected=nid),
         **draft_state(web, t))
 
@@ -231,7 +237,8 @@ async def node_page(request: Request, nid: str) -> Response:
 
 async def _read_form(request: Request) -> tuple[dict[str, str], dict[str, list[str]]]:
     form = await form_values(request, FORM_FIELDS + tuple(f"prompt_text_{lang}" for lang in ("en", "zh-TW")))
-    rows = await form_lists(request, ("opt_key", "opt_target", "hunt_person", "hunt_ring", "hunt_accept"))
+    rows = await form_lists(request, ("opt_key", "opt_target", "hunt_person", "hunt_ring", "hunt_accept",
+                                      "lang_key", "lang_choice"))
     return form, rows
 
 
@@ -244,7 +251,7 @@ async def node_form(request: Request, nid: str) -> Response:
         raise Refused(404, N_("There is no such step."))
     created, errors = flowedit.apply_node_form(data, nid, form, rows, _languages(data))
     if errors:
-        return _node_page(request, web, nid, 422, errors)
+        return _node_page(request, web, nid, 422, errors, rows)
     web.publisher.save_draft(to_text(data))
     target = created or nid
     return RedirectResponse(f"/menus/node/{target}?notice={'added' if created else 'draft_saved'}", status_code=303)
