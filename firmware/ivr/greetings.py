@@ -38,6 +38,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from firmware.errors import StoreError
 from firmware.ivr.context import CallContext
 from firmware.settings import Greeting, Mailbox, Settings
 from firmware.store import Store
@@ -142,7 +143,12 @@ def _slot_choice(where: Where, mailbox_id: str, slot: str) -> Choice | None:
         return None
     if slot == "temporary" and not mailbox.greetings.temporary_on(where.local_now):
         return None  # its `until` has passed
-    file = where.store.data.absolute(greeting.file) if greeting.file else None
+    file = None
+    if greeting.file:
+        try:
+            file = where.store.data.absolute(greeting.file)
+        except StoreError:
+            pass  # a symlink out of the data dir: never read it; the built-in sentence plays
     return Choice("config", slot, prompt=greeting.prompt, file=file)
 
 
