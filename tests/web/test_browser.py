@@ -130,6 +130,7 @@ def test_owner_flows_in_a_browser(server, shots, tmp_path) -> None:
         page.goto(base + "/greetings")
         junk = tmp_path / "notes.mp3"
         junk.write_bytes(b"definitely not audio" * 50)
+        page.locator("#p-welcome > details > summary").click()  # each greeting is folded
         welcome = page.locator("#p-welcome .prompt[data-lang=en]")
         welcome.locator("summary").click()
         welcome.locator("input[type=file]").set_input_files(str(junk))

@@ -1,5 +1,6 @@
 """The greetings page's mailbox section in a real browser (Debian chromium) at 360 and
-1280 px, in English and Chinese: a greeting recorded by phone through a real call shows
+1280 px, in English and Chinese: the page is short on a phone (an index at the top jumps
+to each greeting, each folded to one line per language); a greeting recorded by phone through a real call shows
 with its date and plays in the page's audio player; the remove button (a form with the
 page's CSRF token) brings the configured greeting back, as the next real call hears."""
 
@@ -18,6 +19,7 @@ from tests.web.test_call_detail import WEDNESDAY_10AM, call
 from tests.web.test_mailbox_greetings import PIN, TO_SUPPORT, _record_by_phone
 
 OVERFLOW = "document.documentElement.scrollWidth > window.innerWidth + 1"
+MAX_PHONE_HEIGHT = 3600  # px at 360 wide; unfolded it was 7,359 (en) / 7,221 (zh-TW), folded ~2,800
 DURATION_JS = """async (selector) => {
     const a = document.querySelector(selector);
     a.preload = 'auto'; a.load();
@@ -66,6 +68,14 @@ def test_phone_greeting_shown_played_and_removed_at_360_and_1280_px(tmp_path: Pa
                     assert words in line.inner_text() and line.is_visible()
                     assert page.evaluate(DURATION_JS, playing) > 1.5  # the 2 s spoken by phone
                     assert not page.evaluate(OVERFLOW), f"/greetings overflows at {width} px"
+                    height = page.evaluate("document.documentElement.scrollHeight")
+                    if width == 360:  # 13 greetings x 2 languages unfolded were 7,359 px (en)
+                        assert height < MAX_PHONE_HEIGHT, f"/greetings is {height} px tall at 360 px"
+                        page.locator('#greetings-index a[href="#p-welcome"]').click()  # the index jumps
+                        assert page.locator("#p-welcome").is_visible()
+                        assert page.evaluate("Math.abs(document.getElementById('p-welcome')"
+                                             ".getBoundingClientRect().top) < 5")
+                        page.evaluate("window.scrollTo(0, 0)")
                     page.screenshot(path=str(shots / f"mailbox-greetings-{locale}-{width}.png"), full_page=True)
                     page.locator("#mailbox-greetings").screenshot(
                         path=str(shots / f"mailbox-greetings-section-{locale}-{width}.png"))

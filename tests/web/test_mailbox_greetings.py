@@ -171,8 +171,10 @@ def test_set_here_temporary_with_its_end_and_the_built_in_sentence(
     page = client.get("/greetings").text
     line = _kind_line(page, "support", "busy")
     assert line == f"config/temporary: the temporary greeting set here, until {until:%Y-%m-%d %H:%M} Change", line
-    line = _kind_line(page, "general", "busy")  # zh-TW is the business's first language
-    assert line.startswith("built-in/busy: the built-in sentence: “General mailbox正在通話中"), line
+    line = _kind_line(page, "general", "busy")  # in each of business.languages (zh-TW, en)
+    assert line.startswith("built-in/busy: the built-in sentence, in the caller's language: "
+                           "中文 “General mailbox正在通話中"), line
+    assert "English “General mailbox is on another call." in line, line
     client.cookies.set(LANG_COOKIE, "zh-TW")
     page = unescape(client.get("/greetings").text)
     assert "各信箱目前播放給來電者的問候語" in page and f"此處設定的臨時問候語，播放到 {until:%Y-%m-%d %H:%M}" in page

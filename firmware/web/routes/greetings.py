@@ -64,12 +64,31 @@ def _check(settings: Settings, prompt: str, lang: str) -> None:
         raise Refused(404, N_("Callers cannot choose that language."))
 
 
+GROUPS = ("mailbox", "menu", "other")  # the page's order of the greetings' groups
+
+
+def _group_of(settings: Settings) -> dict[str, str]:
+    """Prompt id -> "mailbox" (a mailbox greeting), "menu" (a flow node plays it) or
+    "other" (played by the engine itself, or by nothing): how the page sorts them."""
+    found: dict[str, str] = {}
+    for box in settings.mailboxes.values():
+        for kind in ("unavailable", "busy", "temporary"):
+            greeting = getattr(box.greetings, kind)
+            if greeting is not None and greeting.prompt:
+                found.setdefault(greeting.prompt, "mailbox")
+    for node in settings.flow.all_nodes().values():
+        for pid in node.prompt_refs().values():
+            found.setdefault(pid, "menu")
+    return found
+
+
 def prompt_rows(settings: Settings) -> list[dict[str, Any]]:
+    groups = _group_of(settings)
     rows = []
     for pid, p in settings.prompts.items():
         langs = [{"lang": lang, "text": p.text(lang) or "", "file": p.file.get(lang)}
                  for lang in settings.business.languages]
-        rows.append({"id": pid, "langs": langs})
+        rows.append({"id": pid, "langs": langs, "group": groups.get(pid, "other")})
     return rows
 
 

@@ -4,6 +4,8 @@ a temporary greeting, or the built-in sentence), and the owner's phone recording
 hear in the browser and to remove (so the greeting set here plays again).
 
 Pages: GET /greetings/mailbox/{box}/{kind}/audio (a phone recording) ;
+GET /greetings/mailbox/{box}/{kind}/file (the recording the config names in
+mailboxes.{box}.greetings.{kind}.file, only if it resolves inside the data dir) ;
 POST /greetings/mailbox/{box}/{kind}/remove. API: GET /api/greetings/mailboxes.
 `kind` is one of greetings.PHONE_KINDS. The answer comes from ivr/greetings.plays_now,
 the same function a call asks, so the page cannot disagree with what callers hear.
@@ -22,6 +24,7 @@ from firmware.ivr.greetings import (PHONE_KINDS, Where, drop_phone_greeting, pho
                                     phone_greeting_path, plays_now)
 from firmware.ivr.phrases import phrase
 from firmware.web import fmt
+from firmware.errors import StoreError
 from firmware.web.context import N_, Refused, WebContext
 
 router = APIRouter()
@@ -55,11 +58,22 @@ def _playing(at: Where, box: str, kind: str) -> dict[str, Any]:
     if choice.source == "phone" and choice.file is not None:
         row["recorded"] = fmt.stamp(_recorded_ms(choice.file), at.settings.business.zone)
         row["audio_url"] = f"/greetings/mailbox/{box}/{choice.slot}/audio?v={_recorded_ms(choice.file)}"
-    elif choice.source == "config" and choice.slot == "temporary" and mailbox.greetings.temporary:
+    if choice.source == "config" and choice.slot == "temporary" and mailbox.greetings.temporary:
         row["until"] = _until(mailbox.greetings.temporary.until)
-    elif choice.source == "built-in":
-        language = at.settings.business.languages[0]
-        row["text"] = phrase(f"{kind}_greeting", language, name=mailbox.name)
+    if choice.source == "config" and not choice.prompt:
+        # a file named in the config: played as is, or (missing, unreadable, outside the
+        # data dir) the built-in sentence is spoken instead, as mailnodes does
+        configured = getattr(mailbox.greetings, choice.slot)
+        row["file"] = configured.file if configured is not None else None
+        if choice.file is not None and choice.file.is_file():
+            row["audio_url"] = f"/greetings/mailbox/{box}/{choice.slot}/file?v={_recorded_ms(choice.file)}"
+        else:
+            row["file_missing"] = True
+    if choice.source == "built-in" or row.get("file_missing"):
+        texts = [{"lang": lang, "text": phrase(f"{kind}_greeting", lang, name=mailbox.name)}
+                 for lang in at.settings.business.languages]
+        row["texts"] = texts
+        row["text"] = texts[0]["text"]  # the business's first language (API callers read it)
     return row
 
 
@@ -104,6 +118,28 @@ async def phone_audio(request: Request, box: str, kind: str) -> Response:
     if not path.is_file():
         raise Refused(404, N_("No greeting was recorded by phone for this."))
     return FileResponse(path, media_type="audio/wav", headers={"Cache-Control": "no-store"})
+
+
+def configured_file(web: WebContext, box: str, kind: str) -> Path:
+    """The recording mailboxes.{box}.greetings.{kind}.file names, resolved inside the
+    data dir (a symlink out of it is refused like a missing file)."""
+    _check(web, box, kind)
+    greeting = getattr(web.settings().mailboxes[box].greetings, kind)
+    if greeting is None or not greeting.file:
+        raise Refused(404, N_("No recording is set in the configuration for this."))
+    try:
+        path = web.services.store.data.absolute(greeting.file)
+    except StoreError:
+        raise Refused(404, N_("The recording set in the configuration is outside the data folder.")) from None
+    if not path.is_file():
+        raise Refused(404, N_("The recording set in the configuration is missing."))
+    return path
+
+
+@router.get("/greetings/mailbox/{box}/{kind}/file", include_in_schema=False)
+async def configured_audio(request: Request, box: str, kind: str) -> Response:
+    return FileResponse(configured_file(_web(request), box, kind), media_type="audio/wav",
+                        headers={"Cache-Control": "no-store"})
 
 
 @router.post("/greetings/mailbox/{box}/{kind}/remove", include_in_schema=False)
