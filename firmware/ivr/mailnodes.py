@@ -95,6 +95,12 @@ async def _play_greeting(ctx: CallContext, mailbox_id: str, kind: str, keys: str
     return None
 
 
+def no_notice(ctx: CallContext, message_id: int) -> None:
+    """An engine without a notifier (the web page's test call) e-mails nothing: its
+    message is marked as notified, or the next start (send_owed) would send it."""
+    ctx.services.store.messages.claim_notice(message_id)
+
+
 async def record_message(ctx: CallContext, mailbox_id: str) -> bool:
     """Beep, record, save; True if a message was kept. Re-raises a hang-up after saving."""
     mailbox = ctx.settings.mailboxes[mailbox_id]
@@ -120,7 +126,9 @@ async def record_message(ctx: CallContext, mailbox_id: str) -> bool:
         )
     except BaseException:  # shutting down mid-message: keep it, listed like any other
         try:
-            ctx.services.voicemail.save(recorder.finish())
+            kept = ctx.services.voicemail.save(recorder.finish())
+            if kept is not None and ctx.services.notify is None:
+                no_notice(ctx, kept.id)  # else its notice is owed: send_owed at the next start
         except Exception:  # the disk failed too: recovery finds the .part at start-up
             pass
         raise
@@ -136,6 +144,8 @@ async def record_message(ctx: CallContext, mailbox_id: str) -> bool:
                 ms=finished.duration_ms, ended_by=taken.ended_by)
         if ctx.services.notify is not None:
             ctx.services.notify.voicemail(saved.id, mailbox_id)
+        else:
+            no_notice(ctx, saved.id)
     else:
         ctx.log("message_dropped", mailbox=mailbox_id, ms=finished.duration_ms)
         if ctx.outcome in ("hung_up", "not_reached"):

@@ -234,6 +234,8 @@ async def run_voicemail(ctx: CallContext, node_id: str, node: Any) -> str | None
     if notify is not None:
         tty_message = getattr(notify, "tty_message", None)
         (tty_message or notify.voicemail)(saved.id, node.mailbox)
+    else:
+        ctx.services.store.messages.claim_notice(saved.id)  # no notifier: none owed
     await say(ctx, _phrase("message_saved"), end="")
     return node.next
 
