@@ -10,6 +10,9 @@ API:
                                  every event the owner can act on, in order; `message_of(id)`
                                  finds a voicemail message (None once it is gone)
     ended_text(call, events, t) -> str    why the call ended, in one sentence
+    timeline(..., most=N)        at most N rows of events: the first ones and the last
+                                 ones (how it ended), a "clipped" row between saying how
+                                 many were left out
     is_tty(events) -> bool       a text telephone was heard on the call
 
 Why apart from routes/calls.py: the engine logs some fifty kinds of event (ivr/*.py,
@@ -241,7 +244,10 @@ def _other_text(kind: str, d: dict[str, Any], t: Translate) -> str | None:
     if kind == "caller_hangup":
         return t("The caller hung up")
     if kind == "ended":
-        return t("The call ended: {why}").format(why=str(d.get("cause", "")).replace("_", " "))
+        cause = str(d.get("cause", ""))
+        if cause in END_REASONS:  # the page's language, not the engine's word
+            return t(END_REASONS[cause])
+        return t("The call ended: {why}").format(why=cause.replace("_", " "))
     if kind == "max_call_length":
         return t("The call reached its time limit.")
     if kind == "error":
@@ -304,9 +310,20 @@ def row_of(event: CallEvent, names: _Names, t: Translate,
 
 
 def timeline(events: Iterable[CallEvent], settings: Settings, t: Translate,
-             message_of: Callable[[int], Message | None]) -> list[Row]:
+             message_of: Callable[[int], Message | None], most: int | None = None) -> list[Row]:
+    """A call that ran long (keys pressed for an hour) can log thousands of events: with
+    `most`, the rows stop at that many and say how many were left out."""
     names = _Names(settings, t)
-    return [row_of(e, names, t, message_of) for e in events]
+    events = list(events)
+    if most is None or len(events) <= most:
+        return [row_of(e, names, t, message_of) for e in events]
+    tail = min(TAIL_EVENTS, most // 2)
+    head, rest = events[:most - tail], events[len(events) - tail:]
+    gap = Row(head[-1].t_ms if head else 0, "clipped", None,
+              t("{n} more events of this call are not shown").format(n=len(events) - len(head) - len(rest)),
+              "minor")
+    return ([row_of(e, names, t, message_of) for e in head] + [gap]
+            + [row_of(e, names, t, message_of) for e in rest])
 
 
 END_REASONS = {
@@ -321,7 +338,9 @@ END_REASONS = {
     "restart": N_("The box restarted during the call."),
     "missed": N_("Not answered: the caller hung up while it rang."),
     "answered_by_office": N_("Answered on a phone in the office before the box."),
+    "ended": N_("The call ended."),
 }
+TAIL_EVENTS = 50  # of a clipped timeline, the last events kept (how the call ended)
 
 
 def ended_text(call: Call, events: Iterable[CallEvent], t: Translate) -> str:

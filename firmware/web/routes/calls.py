@@ -6,7 +6,7 @@ GET /calls/{id} (one call: the steps, keys, forward attempts, lookups, message, 
 and why it ended, in words: web/calltimeline.py); POST /calls/rule (number, rule =
 block | allow | vip | none).
 API: GET /api/calls (same filters), GET /api/calls/{id} (the call, its raw events and
-the timeline's sentences), POST /api/calls/rule {"number", "rule"}.
+the timeline's sentences; at most MAX_TIMELINE_ROWS of each, with `events_total`), POST /api/calls/rule {"number", "rule"}.
 A rule change publishes a new config version (history, rollback) like any other edit.
 A call that is not in the log is a friendly 404 page (JSON under /api).
 """
@@ -40,6 +40,7 @@ OUTCOMES = ("voicemail", "forwarded", "handled_in_menu", "hung_up", "missed", "a
 Rule = Literal["block", "allow", "vip", "none"]
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 _CALL_ID = re.compile(r"^[0-9]{1,15}$")  # SQLite integers end at 2**63: longer is no call
+MAX_TIMELINE_ROWS = 500  # a call that ran long shows its first and last steps, not thousands
 
 
 def _web(request: Request) -> WebContext:
@@ -213,7 +214,7 @@ async def call_page(request: Request, call_id: str) -> Response:
         return web.render(request, "call_detail.html", status=404, call=None, title=t("Call not found"))
     settings = web.settings()
     events = web.services.store.calls.events(call.id)
-    rows = calltimeline.timeline(events, settings, t, _message_of(web))
+    rows = calltimeline.timeline(events, settings, t, _message_of(web), MAX_TIMELINE_ROWS)
     return web.render(request, "call_detail.html", call=call, rows=rows, tty=calltimeline.is_tty(events),
                       ended=calltimeline.ended_text(call, events, t), now_ms=web.services.clock_ms(),
                       rule=rule_of(settings, call.caller_number), title=t("Call"))
@@ -227,11 +228,13 @@ async def api_call(request: Request, call_id: str) -> Response:
     if call is None:
         return JSONResponse({"error": f"no call {call_id[:20]} in the call log"}, status_code=404)
     events = web.services.store.calls.events(call.id)
-    rows = calltimeline.timeline(events, web.settings(), t, _message_of(web))
+    rows = calltimeline.timeline(events, web.settings(), t, _message_of(web), MAX_TIMELINE_ROWS)
     return JSONResponse({
         "call": call_json(call, calltimeline.is_tty(events)),
         "ended": calltimeline.ended_text(call, events, t),
-        "events": [{"t_ms": e.t_ms, "kind": e.kind, "node": e.node, "detail": e.detail} for e in events],
+        "events_total": len(events),  # "events" holds the first MAX_TIMELINE_ROWS of them
+        "events": [{"t_ms": e.t_ms, "kind": e.kind, "node": e.node, "detail": e.detail}
+                   for e in events[:MAX_TIMELINE_ROWS]],
         "timeline": [{"t_ms": r.t_ms, "kind": r.kind, "node": r.node, "text": r.text, "flag": r.flag,
                       "link": r.link} for r in rows],
     })
