@@ -254,7 +254,9 @@ def restore_backup(zip_path: Path | str, data_root: Path | str, *,
             swap_in(root, staging, trash, [*DIRS, DB_NAME],
                     extra_old=[f"{DB_NAME}-wal", f"{DB_NAME}-shm"])
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
-            if not (root / JOURNAL).exists():  # else the old data is still in the trash
+            # a journal left (putting the old data back failed too): recover() needs both
+            # the old data (trash) and the new (staging), or it takes the swap for done
+            if not (root / JOURNAL).exists():
+                shutil.rmtree(staging, ignore_errors=True)
                 shutil.rmtree(trash, ignore_errors=True)
     return info

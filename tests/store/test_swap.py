@@ -133,3 +133,29 @@ def test_a_failed_rename_puts_the_old_data_back_at_once(tmp_path: Path, backup: 
     monkeypatch.undo()
     assert _state(root) == OLD
     assert not (root / swap_module.JOURNAL).exists()
+
+
+def test_a_rollback_that_fails_too_is_finished_at_the_next_open(
+        tmp_path: Path, backup: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk fails while placing the new data and again while putting the old back:
+    the journal stays, and so must the new data it names (staging) and the old (trash),
+    or the next open would take the swap for complete and delete the old data."""
+    root = _data(tmp_path / "box", "Old", messages=1)
+    real_rename = os.rename
+    calls = 0
+
+    def rename(src: object, dst: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls in (6, 7):  # placing the first new piece, then the first put-back
+            raise OSError(5, "Input/output error")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(swap_module.os, "rename", rename)
+    with pytest.raises(OSError):
+        restore_backup(backup, root)
+    monkeypatch.undo()
+    assert (root / swap_module.JOURNAL).exists()
+    assert _state(root) == OLD  # Store() finished the rollback
+    assert not [p.name for p in root.iterdir() if p.name.startswith(".restore-")
+                and p.name != swap_module.LOCK]
