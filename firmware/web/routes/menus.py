@@ -198,13 +198,16 @@ async def add_form(request: Request) -> Response:
 
 
 def _node_page(request: Request, web: WebContext, nid: str, status: int = 200,
-               form_errors: dict[str, str] | None = None, sent: dict[str, list[str]] | None = None) -> Response:
-    """`sent`: the refused form's rows, shown as typed so each row error sits beside its row."""
+               form_errors: dict[str, str] | None = None, sent: dict[str, list[str]] | None = None,
+               typed: dict[str, str] | None = None) -> Response:
+    """`sent`, `typed`: the refused form's rows and fields, shown as the owner left them
+    (each row error beside its row), so nothing has to be typed again."""
     t = web.request_state(request).t
     data, problems = _draft(web)
-    node = data.get("flow", {}).get("nodes", {}).get(nid)
-    if not isinstance(node, dict):
+    saved = data.get("flow", {}).get("nodes", {}).get(nid)
+    if not isinstance(saved, dict):
         raise Refused(404, N_("There is no such step."))
+    node = {**saved, **{k: v for k, v in (typed or {}).items() if k in FORM_FIELDS}}
     fields = {k: [say(m, t) for m in v] for k, v in flowedit.node_fields(problems, data, nid).items()}
     for key, code in (form_errors or {}).items():
         fields.setdefault(key, []).append(t(ROW_ERRORS[code]))
@@ -212,6 +215,8 @@ def _node_page(request: Request, web: WebContext, nid: str, status: int = 200,
     prompts = data.get("prompts") if isinstance(data.get("prompts"), dict) else {}
     options = node.get("options") if isinstance(node.get("options"), dict) else {}
     rows = [(str(k), str(v)) for k, v in options.items()] + [("", "")] * BLANK_OPTION_ROWS
+    if sent and sent.get("opt_key"):
+        rows = list(zip(sent["opt_key"], sent.get("opt_target", []))) + [("", "")] * BLANK_OPTION_ROWS
     choices = destinations(data, t)
     hunt = flowedit.hunt_rows(node) if node.get("type") == "forward" else []
     hunt = (hunt or [("", "", True)]) + [("", "", True)] * BLANK_HUNT_ROWS
@@ -220,13 +225,14 @@ def _node_page(request: Request, web: WebContext, nid: str, status: int = 200,
         labels=type_labels(t), fields=fields, editable=node.get("type") in flowedit.EDITABLE,
         choices=choices, ids=[c[0] for c in choices], phone_keys=flowedit.PHONE_KEYS, prompts=[(p, _prompt_text(data, p, lang)) for p in prompts],
         prompt_ids=list(prompts), prompt_langs=_languages(data), rows=rows,
+        typed_words={k[len("prompt_text_"):]: v for k, v in (typed or {}).items() if k.startswith("prompt_text_")},
         hunt=hunt[:flowedit.MAX_HUNT_ROWS], people=list((data.get("people") or {}).items()),
         mailboxes=list((data.get("mailboxes") or {}).items()), flow=data.get("flow", {}),
         tables=web.services.store.lookups.tables(), source=lookup_step.source_of(node),
         lookup_keys=lookup_step.MENU_KEYS, business_langs=_languages(data),
         lang_rows=(list(zip(sent["lang_key"], sent["lang_choice"])) if sent and sent.get("lang_key")
                    else language_step.language_rows(node) + [("", "")] * BLANK_LANGUAGE_ROWS),
-        yaml_text=write_yaml({nid: node}), svg=diagram(data, problems, t, lang, selected=nid),
+        yaml_text=write_yaml({nid: saved}), svg=diagram(data, problems, t, lang, selected=nid),
         **draft_state(web, t))
 
 
@@ -251,7 +257,8 @@ async def node_form(request: Request, nid: str) -> Response:
         raise Refused(404, N_("There is no such step."))
     created, errors = flowedit.apply_node_form(data, nid, form, rows, _languages(data))
     if errors:
-        return _node_page(request, web, nid, 422, errors, rows)
+        sent_names = set((await request.form()).keys())
+        return _node_page(request, web, nid, 422, errors, rows, {k: v for k, v in form.items() if k in sent_names})
     web.publisher.save_draft(to_text(data))
     target = created or nid
     return RedirectResponse(f"/menus/node/{target}?notice={'added' if created else 'draft_saved'}", status_code=303)
