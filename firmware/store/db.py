@@ -182,6 +182,10 @@ class Database:
             except sqlite3.Error as exc:
                 if con.in_transaction:
                     con.execute("ROLLBACK")
+                if self.version > index:
+                    # another process (the engine and the web page start together after
+                    # an update) applied this step while ours waited for the lock
+                    continue
                 raise StoreError(
                     f"database {self.path}: migration to version {index + 1} failed: {exc}"
                 ) from exc

@@ -350,3 +350,36 @@ def test_store_notices_a_replaced_database_and_reopens_in_place(tmp_path) -> Non
     assert store.kv.get("who") == "restored"
     assert store.calls is not calls  # repositories point at the new connection
     store.close()
+
+
+def test_two_processes_updating_at_once_both_start(tmp_path: Path) -> None:
+    """The engine and the web page start together after an update: both read the old
+    schema version, and the one whose migration waits for the other's must not fail on
+    what the other just did ("duplicate column name: notified_ms")."""
+    path = tmp_path / "ivrbox.db"
+    Database(path, migrations=MIGRATIONS[:5]).close()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # both openers read version 5, then queue behind it
+    opened: list[Database] = []
+    failed: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            opened.append(Database(path))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failed.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(2)]
+    for t in threads:
+        t.start()
+    threading.Event().wait(0.5)  # let both read the version and wait for the lock
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    for t in threads:
+        t.join(30)
+    try:
+        assert failed == []
+        assert [db.version for db in opened] == [SCHEMA_VERSION, SCHEMA_VERSION]
+    finally:
+        for db in opened:
+            db.close()
