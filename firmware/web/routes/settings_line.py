@@ -268,8 +268,8 @@ def save_smtp(web: WebContext, t: Any, values: dict[str, str]) -> tuple[int | No
     errors: dict[str, list[str]] = {}
     if values["security"] not in SECURITIES:
         errors["security"] = [t("Choose how the connection is secured.")]
-    attach_as = values.get("attach_as") or "wav"
-    if attach_as not in FORMATS:
+    attach_as = values.get("attach_as") or ""  # absent (a disabled choice is not sent): kept
+    if attach_as and attach_as not in FORMATS:
         errors["attach_as"] = [t("Choose how recordings are attached.")]
     try:
         port = whole_number(values["port"] or "587", 1, 65535)
@@ -289,8 +289,9 @@ def save_smtp(web: WebContext, t: Any, values: dict[str, str]) -> tuple[int | No
             smtp["password"] = password
         if old.get("timeout_s"):
             smtp["timeout_s"] = old["timeout_s"]
-        if attach_as != "wav":
-            smtp["attach_as"] = attach_as
+        chosen = attach_as or old.get("attach_as") or "wav"
+        if chosen != "wav":
+            smtp["attach_as"] = chosen
         data["smtp"] = smtp
 
     return publish_change(web, change, "e-mail server", SMTP_FIELDS, t)
@@ -377,7 +378,7 @@ class SmtpIn(BaseModel):
     username: str = ""
     password: str = ""  # empty keeps the saved password
     sender: str
-    attach_as: Literal["wav", "mp3", "opus"] = "wav"
+    attach_as: Literal["wav", "mp3", "opus"] | None = None  # absent: as it is
 
 
 @router.put("/api/settings/smtp", tags=["settings"], summary="Mail server (publishes a version)")
