@@ -94,8 +94,11 @@ def key_secret(store: Any) -> bytes:
     so a restored box still matches the numbers it logged)."""
     value = store.kv.get(KEY_SECRET_NAME)
     if not value:
-        value = secrets.token_hex(32)
-        store.kv.set(KEY_SECRET_NAME, value)
+        with store.db.write():  # read again under the lock: the web page may make it too
+            value = store.kv.get(KEY_SECRET_NAME)
+            if not value:
+                value = secrets.token_hex(32)
+                store.kv.set(KEY_SECRET_NAME, value)
     return bytes.fromhex(value)
 
 

@@ -193,3 +193,34 @@ def test_the_lookup_sentences_hold_and_entry_are_named_prompt_events(make_phone)
     assert last_key <= heard[1]["t_ms"] <= asked_at  # noted as the hold starts, not after
     said = json.dumps(heard)
     assert "4321" not in said and "repair" not in said  # neither the key nor the entry's words
+
+
+def test_the_hashing_key_made_by_two_processes_at_once_is_one_key(tmp_path) -> None:
+    """The engine and the web page's test call may make the box's key at the same
+    moment: both must end up with the key that stays, or one process's logged keys
+    never match the same number again."""
+    import sqlite3
+    import threading
+
+    from firmware.store import Store
+
+    first = Store(tmp_path / "data")
+    blocker = sqlite3.connect(first.data.db_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # both see no key yet, then wait to write theirs
+    stores = [first, Store(tmp_path / "data")]
+    got: dict[int, bytes] = {}
+    threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, key_secret(stores[i])))
+               for i in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        threading.Event().wait(0.5)
+        blocker.execute("ROLLBACK")
+        for t in threads:
+            t.join(30)
+        kept = key_secret(first)
+        assert got[0] == kept and got[1] == kept
+    finally:
+        blocker.close()
+        for store in stores:
+            store.close()
