@@ -24,7 +24,7 @@ from firmware.ivr.greetings import (PHONE_KINDS, Where, drop_phone_greeting, pho
                                     phone_greeting_path, plays_now)
 from firmware.ivr.phrases import phrase
 from firmware.web import fmt
-from firmware.errors import StoreError
+from firmware.errors import StoreError, UsageError
 from firmware.web.context import N_, Refused, WebContext
 
 router = APIRouter()
@@ -49,9 +49,21 @@ def _until(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
 
+def _phone_path(at: Where, box: str, kind: str) -> Path | None:
+    """The phone recording's path; None when it is a symlink out of the greetings folder
+    (ivr/greetings refuses to read it, and the page must not break or show the path)."""
+    try:
+        return phone_greeting_path(at, box, kind)
+    except UsageError:
+        return None
+
+
 def _playing(at: Where, box: str, kind: str) -> dict[str, Any]:
     """One caller kind: where its greeting comes from, in words the template picks."""
-    choice = plays_now(at, box, kind)
+    try:
+        choice = plays_now(at, box, kind)
+    except UsageError:  # a phone recording that points outside the data folder
+        return {"kind": kind, "source": "outside", "slot": kind, "prompt": None, "fallback": False}
     mailbox = at.settings.mailboxes[box]
     row: dict[str, Any] = {"kind": kind, "source": choice.source, "slot": choice.slot,
                            "prompt": choice.prompt, "fallback": kind == "busy" and choice.slot == "unavailable"}
@@ -80,8 +92,8 @@ def _playing(at: Where, box: str, kind: str) -> dict[str, Any]:
 def _recordings(at: Where, box: str) -> list[dict[str, Any]]:
     rows = []
     for kind in PHONE_KINDS:
-        path = phone_greeting_path(at, box, kind)
-        if path.exists():
+        path = _phone_path(at, box, kind)
+        if path is not None and path.exists():
             rows.append({"kind": kind, "on": phone_greeting_on(at, box, kind),
                          "recorded": fmt.stamp(_recorded_ms(path), at.settings.business.zone),
                          "audio_url": f"/greetings/mailbox/{box}/{kind}/audio?v={_recorded_ms(path)}"})
@@ -114,8 +126,8 @@ async def api_mailboxes(request: Request) -> dict[str, Any]:
 async def phone_audio(request: Request, box: str, kind: str) -> Response:
     web = _web(request)
     _check(web, box, kind)
-    path = phone_greeting_path(where(web), box, kind)
-    if not path.is_file():
+    path = _phone_path(where(web), box, kind)
+    if path is None or not path.is_file():
         raise Refused(404, N_("No greeting was recorded by phone for this."))
     return FileResponse(path, media_type="audio/wav", headers={"Cache-Control": "no-store"})
 
