@@ -23,6 +23,7 @@ already hashed (ivr/lookup.py `log_key`) and are never shown; PIN keys arrive as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ SCHEDULE = {"open": N_("open"), "closed": N_("closed"), "holiday": N_("a holiday
 CALLER_CLASSES = {"vip": N_("VIP caller"), "known": N_("known caller"), "blocked": N_("blocked number"),
                   "private": N_("number withheld"), "unavailable": N_("no caller ID"),
                   "unknown": N_("caller not in your lists")}
+_NO_SPACE = re.compile(r"^not enough free space to record \((?P<kb>\d+) kB left\)")  # voicemail/mailbox.py
 QUIET = frozenset({"prompt", "greeting", "key", "recorded", "tone", "tty_announced"})  # shown greyed
 
 
@@ -174,8 +176,10 @@ def _message_text(kind: str, d: dict[str, Any], names: _Names, t: Translate) -> 
         return t("Message left in {mailbox} ({length})").format(mailbox=box, length=_length(d.get("ms")))
     if kind == "message_dropped":
         return t("Nothing to keep: the message was empty or too short")
-    if kind == "record_refused":
-        return t("The message could not be recorded: {reason}").format(reason=d.get("reason"))
+    if kind == "record_refused":  # the reason is the store's English error (a path in it, maybe)
+        if m := _NO_SPACE.match(str(d.get("reason") or "")):
+            return t("The message could not be recorded: the box's storage is full ({kb} kB left)").format(kb=m["kb"])
+        return t("The message could not be recorded: the box could not save it")
     if kind == "callback_requested":
         return t("Asked to be called back at {number}").format(number=d.get("number"))
     if kind == "callback_abandoned":

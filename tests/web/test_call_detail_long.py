@@ -55,3 +55,23 @@ def test_an_engine_end_cause_is_said_in_chinese(client: TestClient, services: We
     page = client.get(f"/calls/{other}").text
     assert "通話結束了。" in page
     assert "The call ended" not in page and ">ended<" not in page
+
+
+def test_a_refused_recording_never_shows_the_stores_error_text(client: TestClient, services: WebServices) -> None:
+    """voicemail/mailbox.py refuses with an English StoreError (a file path in it, when a
+    write fails); the engine logs it as record_refused's reason; the owner reads words."""
+    calls = services.store.calls
+    cid = calls.start("line1", caller_number=CALLER)
+    calls.answered(cid)
+    calls.event(cid, 100, "record_refused", "general_voicemail",
+                reason="not enough free space to record (812 kB left)")
+    calls.event(cid, 200, "record_refused", "general_voicemail",
+                reason="cannot write /var/lib/ivrbox/voicemail/general/1.wav: Permission denied")
+    calls.finish(cid, "voicemail_no_message", "goodbye")
+    rows = rows_of(client.get(f"/calls/{cid}").text)
+    assert rows[0].endswith("The message could not be recorded: the box's storage is full (812 kB left)")
+    assert rows[1].endswith("The message could not be recorded: the box could not save it")
+    assert "/var/lib" not in client.get(f"/calls/{cid}").text
+    client.cookies.set(LANG_COOKIE, "zh-TW")
+    zh = rows_of(client.get(f"/calls/{cid}").text)
+    assert "儲存空間已滿（剩 812 kB）" in zh[0] and "not enough" not in zh[0]
