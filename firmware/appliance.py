@@ -211,9 +211,11 @@ class Box:
         own = options.pop("on_event", None)
 
         def on_event(kind: str, detail: dict[str, Any]) -> None:
+            # the webhooks first: they are queued in the transaction that ends the call,
+            # and must neither wait on nor be lost to a display listener that fails
+            hooks(kind, detail)
             if own is not None:
                 own(kind, detail)
-            hooks(kind, detail)
 
         return Engine(line, services=self.services, settings=self.line_settings(line_name),
                       line_name=line_name, on_event=on_event, **options)

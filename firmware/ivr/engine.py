@@ -248,8 +248,12 @@ class Engine:
                 with self.services.store.db.write():
                     self.services.store.calls.finish(call_id, ctx.outcome, ctx.end_reason,
                                                      ended_ms=ctx.wall_ms())
-                    self._emit("call_end", call_id=call_id, outcome=ctx.outcome,
-                               end_reason=ctx.end_reason, path=list(ctx.path))
+                    try:
+                        self._emit("call_end", call_id=call_id, outcome=ctx.outcome,
+                                   end_reason=ctx.end_reason, path=list(ctx.path))
+                    except Exception:  # noqa: BLE001 - a listener (status file, transcript)
+                        # that fails must not undo the call's end in the log
+                        log.exception("%s: a call_end listener failed", self.line_name)
                 self.state = "idle"
                 self.calls_handled += 1
         return CallSummary(call_id, ctx.outcome, ctx.end_reason, tuple(ctx.path),

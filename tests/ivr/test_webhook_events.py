@@ -74,3 +74,25 @@ def test_a_call_end_and_its_event_commit_together(make_phone, monkeypatch) -> No
     assert phone.store.calls.get(summary.call_id).ended_ms is not None
     [job] = [j for j in phone.store.jobs.list() if j.kind == WEBHOOK_KIND]
     assert job.payload["event"]["event"] == "call_ended"
+
+
+def test_a_failing_listener_never_undoes_the_call_end_nor_its_event(make_phone) -> None:
+    """A display listener (the status file on a full SD card, a closed transcript pipe)
+    that raises at call_end: the call is still closed in the log with its real outcome,
+    and its call_ended event is still queued."""
+    from firmware.appliance import simulated_call
+    from firmware.dsp.callerid import CallerIdInfo
+    from firmware.line.sim import SimCaller
+
+    phone = make_phone({"webhooks": {"office": {"url": "http://127.0.0.1:9/in", "secret": SECRET}}})
+
+    def listener(kind: str, detail: dict) -> None:
+        if kind == "call_end":
+            raise OSError(28, "No space left on device")
+
+    caller = SimCaller("wait 0.5; press 1; wait 3; hangup", caller_id=CallerIdInfo(number=KNOWN))
+    summary = asyncio.run(simulated_call(phone.box, caller, on_event=listener))
+    call = phone.store.calls.get(summary.call_id)
+    assert call.ended_ms is not None and call.outcome == summary.outcome != "interrupted"
+    [job] = [j for j in phone.store.jobs.list() if j.kind == WEBHOOK_KIND]
+    assert job.payload["event"]["event"] == "call_ended"
