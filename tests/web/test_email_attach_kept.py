@@ -25,3 +25,10 @@ def test_a_form_without_attach_as_keeps_it(client: TestClient, services) -> None
     assert r.status_code == 200 and load(services.config_path).smtp.attach_as == "mp3"
     r = post(client, "/settings/email", {**FORM, "attach_as": "wav"})
     assert r.status_code == 303 and load(services.config_path).smtp.attach_as == "wav"  # chosen: changed
+
+
+def test_a_refused_form_without_attach_as_shows_the_saved_choice(client: TestClient, services) -> None:
+    post(client, "/settings/email", {**FORM, "attach_as": "opus"})
+    r = post(client, "/settings/email", {**FORM, "port": "0"})  # refused; attach_as not sent
+    assert r.status_code == 422
+    assert '<option value="opus" selected' in r.text  # not WAV, which the next save would send

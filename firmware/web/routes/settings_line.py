@@ -311,6 +311,7 @@ def _email_page(request: Request, web: WebContext, values: dict[str, str], error
     t = web.request_state(request).t
     smtp = web.settings().smtp
     values = {k: v for k, v in values.items() if k != "password"}  # never rendered back
+    values["attach_as"] = values.get("attach_as") or (smtp.attach_as if smtp is not None else "wav")  # not sent: kept
     return web.render(request, "settings_email.html", status=status, v=values, errors=errors,
                       securities=SECURITIES, configured=smtp is not None,
                       attach_formats=available_formats(),
