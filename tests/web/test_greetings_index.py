@@ -62,7 +62,8 @@ def test_index_links_every_greeting_grouped_and_each_is_folded(client: TestClien
     assert set(now) == {"zh-TW", "en"}
     assert "Hello, and thank you for calling" in unescape(now["en"])
     assert "您好" in now["zh-TW"]
-    zh = unescape(client.get("/greetings", cookies={LANG_COOKIE: "zh-TW"}).text)
+    client.cookies.set(LANG_COOKIE, "zh-TW")
+    zh = unescape(client.get("/greetings").text)
     for words in ("跳到問候語", "信箱問候語", "選單語音"):
         assert words in zh, words
 
