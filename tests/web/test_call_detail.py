@@ -41,6 +41,12 @@ async def _call(services: WebServices, script: list, parties: dict[str, SimParty
     source = ConfigSource(services.config_path, fallback=None)
     line = SimLine(country=source.current().business.country, parties=parties)
     engine = default_engine_factory(services)(line, source.current, lambda kind, detail: None)
+    # every prompt spoken before the call, as a running box does after a publish: on a
+    # cold cache the call would wait for espeak-ng in silence paced by the wall clock,
+    # and a busy machine could stretch that past the scripts' waits for silence
+    prerender = engine.prerender(source.current())
+    if prerender is not None:
+        await prerender
     await line.open()
     try:
         line.incoming(SimCaller(script, caller_id=CallerIdInfo(number=CALLER)))
