@@ -53,6 +53,7 @@ DIGITWISE_MIN = 3  # digit runs this long or longer are read key by key
 MAX_REPEATS = 5  # replays of one entry
 MAX_SILENT_PROMPTS = 2  # asks without any key before moving on
 HASHED_KEY_CHARS = 12  # hex characters of the HMAC kept for private keys
+PRIVATE_KEY_PREFIXES = ("hmac:", "sha256:")  # how private keys are logged: now, and before 2026-12
 KEY_SECRET_NAME = "lookup_key_secret"  # key_value row holding this box's random key
 _DIGIT_RUN = re.compile(r"\d(?:[\d\- ]*\d)?")
 
@@ -86,7 +87,7 @@ def log_key(key: str, private: bool, secret: bytes) -> str:
     if not private:
         return key
     digest = hmac.new(secret, key.encode("ascii"), hashlib.sha256).hexdigest()
-    return "hmac:" + digest[:HASHED_KEY_CHARS]
+    return PRIVATE_KEY_PREFIXES[0] + digest[:HASHED_KEY_CHARS]
 
 
 def key_secret(store: Any) -> bytes:

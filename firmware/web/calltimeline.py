@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from firmware.ivr.lookup import PRIVATE_KEY_PREFIXES
 from firmware.settings import Settings
 from firmware.store import Call, CallEvent, Message
 from firmware.web.context import N_
@@ -35,7 +36,6 @@ from firmware.web.routes.testcall import NODE_TYPES
 from firmware.web.usage import HUNT_OUTCOMES, LOOKUP_RESULTS
 
 Translate = Callable[[str], str]
-HIDDEN_KEY_PREFIX = "sha256:"  # ivr/lookup.py log_key: a private key, hashed
 SECRET_DIGIT = "x"  # ivr/call.py: a PIN key
 SCHEDULE = {"open": N_("open"), "closed": N_("closed"), "holiday": N_("a holiday or closure")}
 CALLER_CLASSES = {"vip": N_("VIP caller"), "known": N_("known caller"), "blocked": N_("blocked number"),
@@ -87,7 +87,7 @@ def _keys(value: Any, t: Translate) -> str:
 
 def _lookup_key(value: Any, t: Translate) -> str:
     text = str(value or "")
-    return t("a private number (not kept)") if text.startswith(HIDDEN_KEY_PREFIX) else (text or "—")
+    return t("a private number (not kept)") if text.startswith(PRIVATE_KEY_PREFIXES) else (text or "—")
 
 
 def _attempt(d: dict[str, Any], t: Translate) -> str:
