@@ -56,3 +56,13 @@ def screenshots_dir() -> Path:
     path.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots: {path}")
     return path
+
+
+def log_in(page: Any, base: str, password: str | None = None) -> None:
+    """Log in through the login page, as the owner does, and land on the dashboard."""
+    from tests.web.conftest import PASSWORD
+
+    page.goto(base + "/login")
+    page.fill("input[name=password]", password or PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url(base + "/")

@@ -12,7 +12,7 @@ from firmware.ivr.nodes import OVERRIDE_KEY
 from firmware.line.sim import HangUp, SimParty, Silence, WaitForSilence
 from firmware.web import create_app
 from tests.ivr.test_tty import typing
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, screenshots_dir, serving
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, screenshots_dir, serving, log_in
 from tests.web.conftest import PASSWORD, Clock, make_services
 from tests.web.test_call_detail import SALES_NO, WEDNESDAY_10AM, call, to_sales_then_message
 
@@ -42,10 +42,7 @@ def test_open_a_call_from_the_list_at_360_and_1280_px(tmp_path: Path) -> None:
                     page = browser.new_page(viewport={"width": width, "height": 800}, locale=locale)
                     errors: list[str] = []
                     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                    page.goto(base + "/login")
-                    page.fill("input[name=password]", PASSWORD)
-                    page.click("button.primary")
-                    page.wait_for_url(base + "/")
+                    log_in(page, base)
                     page.goto(base + "/calls")
                     assert not page.evaluate(OVERFLOW), f"/calls overflows at {width} px"
                     page.screenshot(path=str(shots / f"calls-{locale}-{width}.png"), full_page=True)

@@ -12,7 +12,7 @@ from firmware.notify.webhook import WEBHOOK_KIND
 from firmware.store.lookups import LookupEntry
 from firmware.web import create_app
 from tests.web.conftest import PASSWORD, Clock, make_services
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS as ARGS, screenshots_dir, serving
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS as ARGS, screenshots_dir, serving, log_in
 
 PAGES = ["/settings/integrations", "/lookups", "/lookups/orders"]
 LINE_ID = "U" + "0123456789abcdef" * 2
@@ -50,10 +50,7 @@ def test_integrations_and_lookups_pages(tmp_path) -> None:
             page = browser.new_page(viewport={"width": 360, "height": 800}, locale="en-US")
             errors: list[str] = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto(base + "/login")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button.primary")
-            page.wait_for_url(base + "/")
+            log_in(page, base)
             page.goto(base + "/settings/integrations")
             crm = page.locator("#hook-office_crm")
             assert crm.locator("input[name=url]").is_visible() and not crm.locator("input[name=token]").is_visible()

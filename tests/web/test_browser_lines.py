@@ -12,7 +12,7 @@ import pytest
 from firmware.appliance import Box, ConfigSource, StatusBoard, data_config_path, web_services
 from firmware.settings import load
 from firmware.web import create_app
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS as ARGS, screenshots_dir, serving
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS as ARGS, screenshots_dir, serving, log_in
 from tests.web.conftest import FAST_HASHER, PASSWORD
 
 pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
@@ -44,10 +44,7 @@ def test_add_a_line_see_it_then_remove_it(tmp_path: Path) -> None:
                 dialog.accept()
 
             page.on("dialog", confirm)
-            page.goto(base + "/login")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button.primary")
-            page.wait_for_url(base + "/")
+            log_in(page, base)
             assert page.locator("[data-line]").count() == 0  # one line: the single card
 
             page.goto(base + "/settings/line")

@@ -13,7 +13,7 @@ import pytest
 from firmware.ivr.nodes import OVERRIDE_KEY
 from firmware.line.sim import HangUp, Wait
 from firmware.web import create_app
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, screenshots_dir, serving
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, screenshots_dir, serving, log_in
 from tests.web.conftest import PASSWORD, Clock, make_services
 from tests.web.test_call_detail import WEDNESDAY_10AM, call
 from tests.web.test_mailbox_greetings import PIN, TO_SUPPORT, _record_by_phone
@@ -59,10 +59,7 @@ def test_phone_greeting_shown_played_and_removed_at_360_and_1280_px(tmp_path: Pa
                     page = browser.new_page(viewport={"width": width, "height": 800}, locale=locale)
                     errors: list[str] = []
                     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                    page.goto(base + "/login")
-                    page.fill("input[name=password]", PASSWORD)
-                    page.click("button.primary")
-                    page.wait_for_url(base + "/")
+                    log_in(page, base)
                     page.goto(base + "/greetings")
                     line = page.locator("#m-support [data-kind=unavailable][data-source]")
                     assert words in line.inner_text() and line.is_visible()
@@ -83,10 +80,7 @@ def test_phone_greeting_shown_played_and_removed_at_360_and_1280_px(tmp_path: Pa
                     page.close()
             # the owner removes the recording: the configured greeting plays again
             page = browser.new_page(viewport={"width": 360, "height": 800}, locale="en-US")
-            page.goto(base + "/login")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button.primary")
-            page.wait_for_url(base + "/")
+            log_in(page, base)
             page.goto(base + "/greetings")
             page.locator("#m-support details.more summary").click()
             page.locator("#m-support .phone-recording[data-kind=unavailable] button").click()

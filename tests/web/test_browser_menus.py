@@ -22,7 +22,7 @@ from firmware.web import create_app
 from firmware.web.auth import ADMIN
 from tests.web.conftest import FAST_HASHER, PASSWORD, make_services
 from tests.web.menus_helpers import call_published
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS as ARGS, screenshots_dir, serving
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS as ARGS, screenshots_dir, serving, log_in
 
 PAGES = ["/menus", "/menus/node/main_menu", "/hours", "/history"]
 KEY_2 = "wait 1; press 9; wait 3; press 2; wait 2; hangup"  # English, then key 2 during the menu
@@ -73,10 +73,7 @@ def test_edit_publish_call_and_roll_back_in_a_browser(server, shots) -> None:
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("dialog", lambda d: d.accept())
-        page.goto(base + "/login")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button.primary")
-        page.wait_for_url(base + "/")
+        log_in(page, base)
 
         # -- the diagram links to each step; the step's form redraws it as it changes ------
         page.goto(base + "/menus")

@@ -14,7 +14,7 @@ from firmware.store.lookups import LookupEntry
 from firmware.web import create_app
 from firmware.web.auth import ADMIN
 from firmware.web.configs import text_data
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS as ARGS, screenshots_dir, serving
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS as ARGS, screenshots_dir, serving, log_in
 from tests.web.conftest import FAST_HASHER, PASSWORD, make_services
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
@@ -31,10 +31,7 @@ def test_lookup_step_added_checked_and_saved_in_a_browser(tmp_path: Path) -> Non
     with serving(create_app(services)) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US").new_page()
-        page.goto(base + "/login")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button.primary")
-        page.wait_for_url(base + "/")
+        log_in(page, base)
 
         page.goto(base + "/menus")
         add = page.locator("form[action='/menus/add']")

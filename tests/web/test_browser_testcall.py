@@ -18,7 +18,7 @@ from firmware.web import SelfTestResult, create_app
 from firmware.web.routes.testcall import calls_of
 from tests.web.conftest import PASSWORD, Clock, make_services
 from tests.web.test_analytics import seed
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, screenshots_dir, serving
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, screenshots_dir, serving, log_in
 from tests.web.test_testcall import short_flow
 
 ARGS = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
@@ -65,10 +65,7 @@ def test_test_call_keypad_settings_and_analytics_in_a_browser(server, shots) -> 
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(base + "/login")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button.primary")
-        page.wait_for_url(base + "/")
+        log_in(page, base)
 
         # -- the page's resampler: 8 kHz in 20 ms chunks -> 48 kHz, no clicks at the joins --
         page.goto(base + "/testcall")

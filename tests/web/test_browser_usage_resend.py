@@ -17,7 +17,7 @@ from firmware.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_s
 from firmware.web import create_app
 from tests.ivr.conftest import OPEN
 from tests.notify.receiver import Receiver, Reply
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, screenshots_dir, serving
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, screenshots_dir, serving, log_in
 from tests.web.conftest import PASSWORD, Clock, make_services
 from tests.web.test_analytics_usage import logged  # noqa: F401 - the fixture: real simulated calls
 from tests.web.test_resend import SECRET, failed_delivery, outbox_for
@@ -27,10 +27,7 @@ pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debi
 
 
 def _login(page, base: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button.primary")
-    page.wait_for_url(base + "/")
+    log_in(page, base)
 
 
 def _no_overflow(page, what: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from firmware.web import create_app
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, screenshots_dir, serving
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, screenshots_dir, serving, log_in
 from tests.web.conftest import PASSWORD, Clock, make_services, post
 
 MARK_EN = "TTY: call back by TTY or relay"
@@ -50,10 +50,7 @@ def test_tty_mark_in_a_browser_at_360_px(tmp_path: Path) -> None:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             for locale, mark in (("en-US", MARK_EN), ("zh-TW", MARK_ZH)):
                 page = browser.new_page(viewport={"width": 360, "height": 800}, locale=locale)
-                page.goto(base + "/login")
-                page.fill("input[name=password]", PASSWORD)
-                page.click("button.primary")
-                page.wait_for_url(base + "/")
+                log_in(page, base)
                 page.goto(base + "/callbacks")
                 rows = page.locator("ul.rows li")
                 tty_row = rows.filter(has_text="5550142")
